@@ -1,0 +1,1 @@
+//! Workspace build states: status derived from job status × transition, allowed transitions.

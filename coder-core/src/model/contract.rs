@@ -1,0 +1,32 @@
+//! Where this SDK deliberately goes beyond Coder's contract, declared in one list.
+//!
+//! The swagger conformance test fails on any emitted field or enum string that Coder's
+//! definition lacks, unless it is declared here. Keep the list short and every entry justified.
+
+/// One deliberate extension of a Coder definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Addition {
+    /// An extra property on an object definition.
+    Field {
+        /// The swagger definition, e.g. `codersdk.Chat`.
+        definition: &'static str,
+        /// The property name as emitted.
+        field: &'static str,
+        /// Its schema, as swagger JSON text (e.g. `{"type":"integer"}`).
+        schema: &'static str,
+        /// Why we added it.
+        why: &'static str,
+    },
+    /// An extra string on an enum definition.
+    EnumValue {
+        /// The swagger definition, e.g. `codersdk.ChatStatus`.
+        definition: &'static str,
+        /// The extra value.
+        value: &'static str,
+        /// Why we added it.
+        why: &'static str,
+    },
+}
+
+/// Every addition this SDK makes to Coder's contract.
+pub const ADDITIONS: &[Addition] = &[];

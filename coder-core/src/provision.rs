@@ -1,0 +1,1 @@
+//! The provisioning trait: template archive -> parameters -> plan -> apply/destroy.

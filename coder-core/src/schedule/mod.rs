@@ -1,0 +1,1 @@
+//! Schedule rules: autostop deadlines, activity bump, autostart, extend, failure TTL, dormancy.
