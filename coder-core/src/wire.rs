@@ -97,9 +97,16 @@ macro_rules! wire_enum {
             }
         }
 
+        impl ::std::default::Default for $name {
+            /// A missing value decodes as `Unknown("")`: present in the type, absent on the wire.
+            fn default() -> Self {
+                $name::Unknown(::std::string::String::new())
+            }
+        }
+
         impl $name {
             /// The wire string of this value.
-            pub fn as_str(&self) -> &str {
+            $vis fn as_str(&self) -> &str {
                 <Self as $crate::wire::WireEnum>::as_str(self)
             }
         }
@@ -152,7 +159,10 @@ mod tests {
             let json = serde_json::to_string(v).unwrap();
             assert_eq!(serde_json::from_str::<Probe>(&json).unwrap(), *v);
         }
-        assert_eq!(serde_json::to_string(&Probe::BetaGamma).unwrap(), "\"beta_gamma\"");
+        assert_eq!(
+            serde_json::to_string(&Probe::BetaGamma).unwrap(),
+            "\"beta_gamma\""
+        );
         let unknown: Probe = serde_json::from_str("\"delta\"").unwrap();
         assert_eq!(unknown, Probe::Unknown("delta".to_owned()));
         assert_eq!(serde_json::to_string(&unknown).unwrap(), "\"delta\"");

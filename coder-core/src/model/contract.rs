@@ -17,7 +17,20 @@ pub enum Addition {
         /// Why we added it.
         why: &'static str,
     },
-    /// An extra string on an enum definition.
+    /// A property whose real wire type differs from what the swagger document says (the real
+    /// server's behaviour wins, as `shared/spec/README.md` records).
+    Override {
+        /// The swagger definition.
+        definition: &'static str,
+        /// The property name.
+        field: &'static str,
+        /// The schema the real server uses, as swagger JSON text.
+        schema: &'static str,
+        /// Where the difference is documented.
+        why: &'static str,
+    },
+    /// An extra string on an enum definition (or on a property's inline enum, written
+    /// `definition.property`).
     EnumValue {
         /// The swagger definition, e.g. `codersdk.ChatStatus`.
         definition: &'static str,
@@ -29,4 +42,20 @@ pub enum Addition {
 }
 
 /// Every addition this SDK makes to Coder's contract.
-pub const ADDITIONS: &[Addition] = &[];
+pub const ADDITIONS: &[Addition] = &[
+    Addition::EnumValue {
+        definition: "codersdk.CreateTemplateVersionRequest.provisioner",
+        value: "local",
+        why: "the reference server's local-process provisioner",
+    },
+    Addition::EnumValue {
+        definition: "codersdk.Template.provisioner",
+        value: "echo",
+        why: "Coder's own test provisioner; real servers report it on echo templates",
+    },
+    Addition::EnumValue {
+        definition: "codersdk.Template.provisioner",
+        value: "local",
+        why: "the reference server's local-process provisioner",
+    },
+];

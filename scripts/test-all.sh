@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Installs whatever is missing, runs every test suite, and ends with one line:
+#   N passed, N failed
+# Suites: Rust (unit, integration, doc tests), formatting, lints. Later suites (Python and
+# Kotlin bindings, interop with wireguard-go and OpenSSH) add themselves here.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TERM_COLOR=never
+export CARGO_INCREMENTAL=0
+LOG_DIR="${TEST_LOG_DIR:-target/test-logs}"
+mkdir -p "$LOG_DIR"
+
+passed=0
+failed=0
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+# --- prerequisites -------------------------------------------------------------------------
+ensure_rust() {
+    if ! command -v cargo >/dev/null; then
+        say "cargo is missing: this machine kind ships a Rust toolchain; install rustup first"
+        exit 2
+    fi
+    for component in rustfmt clippy; do
+        if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+            say "installing $component"
+            rustup component add "$component" >&2 || true
+        fi
+    done
+}
+
+# --- suites --------------------------------------------------------------------------------
+# Adds the counts from cargo's "test result:" lines; a run that printed none counts as failed.
+count_cargo_results() {
+    local log="$1" status="$2" p f
+    read -r p f < <(awk '/^test result:/ {
+        for (i = 2; i <= NF; i++) {
+            if ($i ~ /^passed/) p += $(i - 1)
+            if ($i ~ /^failed/) f += $(i - 1)
+        }
+    } END { print p + 0, f + 0 }' "$log")
+    if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+        say "cargo exited with $status without a failing test (build error?): see $log"
+        f=1
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    say "rust: $p passed, $f failed"
+}
+
+suite_rust() {
+    say "rust: cargo test --workspace"
+    local log="$LOG_DIR/rust.log"
+    cargo test --workspace --no-fail-fast 2>&1 | tee "$log" | grep -E '^(test result|failures:|---- )' >&2
+    count_cargo_results "$log" "${PIPESTATUS[0]}"
+}
+
+# A check that passes or fails as a whole (formatting, lints) counts as one test.
+check() {
+    local name="$1"
+    shift
+    say "$name: $*"
+    if "$@" >"$LOG_DIR/$name.log" 2>&1; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        say "$name FAILED:"
+        tail -n 40 "$LOG_DIR/$name.log" >&2
+    fi
+}
+
+ensure_rust
+
+suite_rust
+check fmt cargo fmt --all --check
+check clippy cargo clippy --workspace --all-targets -- -D warnings
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
