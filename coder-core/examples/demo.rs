@@ -41,7 +41,12 @@ fn main() {
         validation_monotonic: Some(coder_core::model::ValidationMonotonicOrder::Increasing),
         ..Default::default()
     };
-    for (value, previous) in [("4", Some("2")), ("16", None), ("2", Some("4")), ("four", None)] {
+    for (value, previous) in [
+        ("4", Some("2")),
+        ("16", None),
+        ("2", Some("4")),
+        ("four", None),
+    ] {
         let verdict = match cpus.validate(value, previous) {
             Ok(()) => "ok".to_owned(),
             Err(e) => e.to_string(),
