@@ -19,7 +19,7 @@
 //! #[async_trait]
 //! impl Provisioner for OneMachine {
 //!     fn provisioner_type(&self) -> ProvisionerType {
-//!         ProvisionerType::Local
+//!         ProvisionerType::Process
 //!     }
 //!
 //!     async fn parse(&self, _archive: &[u8], _ctx: &dyn ProvisionContext) -> coder_core::Result<TemplateSchema> {

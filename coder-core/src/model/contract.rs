@@ -45,7 +45,7 @@ pub enum Addition {
 pub const ADDITIONS: &[Addition] = &[
     Addition::EnumValue {
         definition: "codersdk.CreateTemplateVersionRequest.provisioner",
-        value: "local",
+        value: "process",
         why: "the reference server's local-process provisioner",
     },
     Addition::EnumValue {
@@ -55,7 +55,7 @@ pub const ADDITIONS: &[Addition] = &[
     },
     Addition::EnumValue {
         definition: "codersdk.Template.provisioner",
-        value: "local",
+        value: "process",
         why: "the reference server's local-process provisioner",
     },
 ];

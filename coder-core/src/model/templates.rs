@@ -17,7 +17,7 @@ wire_enum! {
         /// Coder's test provisioner that replays canned responses.
         Echo = "echo",
         /// This SDK's local-process provisioner (an addition; see [`super::contract`]).
-        Local = "local",
+        Process = "process",
     }
 }
 
