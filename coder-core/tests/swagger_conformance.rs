@@ -141,6 +141,33 @@ fn registry() -> Vec<Check> {
             Completeness::Full,
         ),
         enumeration::<WorkspaceAppOpenIn>("codersdk.WorkspaceAppOpenIn", Completeness::Full),
+        // chats
+        object::<Chat>("codersdk.Chat"),
+        object::<ChatError>("codersdk.ChatError"),
+        object::<ChatMessage>("codersdk.ChatMessage"),
+        object::<ChatMessagePart>("codersdk.ChatMessagePart"),
+        object::<ChatMessageUsage>("codersdk.ChatMessageUsage"),
+        object::<ChatQueuedMessage>("codersdk.ChatQueuedMessage"),
+        object::<ChatInputPart>("codersdk.ChatInputPart"),
+        object::<CreateChatRequest>("codersdk.CreateChatRequest"),
+        object::<CreateChatMessageRequest>("codersdk.CreateChatMessageRequest"),
+        object::<CreateChatMessageResponse>("codersdk.CreateChatMessageResponse"),
+        object::<EditChatMessageRequest>("codersdk.EditChatMessageRequest"),
+        object::<EditChatMessageResponse>("codersdk.EditChatMessageResponse"),
+        object::<ChatMessagesResponse>("codersdk.ChatMessagesResponse"),
+        object::<ChatStreamEvent>("codersdk.ChatStreamEvent"),
+        object::<ChatStreamMessagePart>("codersdk.ChatStreamMessagePart"),
+        object::<ChatStreamStatus>("codersdk.ChatStreamStatus"),
+        object::<ChatStreamRetry>("codersdk.ChatStreamRetry"),
+        object::<ChatStreamToolCall>("codersdk.ChatStreamToolCall"),
+        object::<ChatStreamActionRequired>("codersdk.ChatStreamActionRequired"),
+        enumeration::<ChatStatus>("codersdk.ChatStatus", Completeness::Full),
+        enumeration::<ChatMessageRole>("codersdk.ChatMessageRole", Completeness::Full),
+        enumeration::<ChatMessagePartType>("codersdk.ChatMessagePartType", Completeness::Partial),
+        enumeration::<ChatInputPartType>("codersdk.ChatInputPartType", Completeness::Partial),
+        enumeration::<ChatBusyBehavior>("codersdk.ChatBusyBehavior", Completeness::Full),
+        enumeration::<ChatErrorKind>("codersdk.ChatErrorKind", Completeness::Partial),
+        enumeration::<ChatStreamEventType>("codersdk.ChatStreamEventType", Completeness::Full),
     ]
 }
 
@@ -290,7 +317,7 @@ fn check_object<T: DeserializeOwned + Serialize>(swagger: &Swagger, def_name: &s
     let mut failures = Vec::new();
 
     // (a) Coder's complete document decodes.
-    let example = swagger.example(&def, 0);
+    let example = swagger.example(&json!({ "$ref": format!("#/definitions/{def_name}") }), 0);
     if let Err(e) = serde_json::from_value::<T>(example.clone()) {
         return vec![format!(
             "{def_name}: complete example does not decode: {e}\n    {example}"
@@ -334,7 +361,8 @@ fn check_object<T: DeserializeOwned + Serialize>(swagger: &Swagger, def_name: &s
             ));
         }
     }
-    swagger.check_value(&emitted, &def, def_name, &mut failures);
+    let reference = json!({ "$ref": format!("#/definitions/{def_name}") });
+    swagger.check_value(&emitted, &reference, def_name, &mut failures);
     failures
 }
 

@@ -43,6 +43,18 @@ pub enum Addition {
 
 /// Every addition this SDK makes to Coder's contract.
 pub const ADDITIONS: &[Addition] = &[
+    Addition::Override {
+        definition: "codersdk.ChatMessagePart",
+        field: "args",
+        schema: r#"{"type":"object","additionalProperties":true}"#,
+        why: "Go json.RawMessage: the swagger says a byte array, the real server sends the tool's JSON arguments",
+    },
+    Addition::Override {
+        definition: "codersdk.ChatMessagePart",
+        field: "result",
+        schema: r#"{"type":"object","additionalProperties":true}"#,
+        why: "Go json.RawMessage: the swagger says a byte array, the real server sends the tool's JSON result",
+    },
     Addition::EnumValue {
         definition: "codersdk.CreateTemplateVersionRequest.provisioner",
         value: "process",
@@ -57,5 +69,74 @@ pub const ADDITIONS: &[Addition] = &[
         definition: "codersdk.Template.provisioner",
         value: "process",
         why: "the reference server's local-process provisioner",
+    },
+    Addition::Field {
+        definition: "codersdk.Chat",
+        field: "snapshot_version",
+        schema: r#"{"type":"integer"}"#,
+        why: "Era C watermark of the chat execution state: a client applies the newer of a REST snapshot and a stream event, whichever path it came by.",
+    },
+    Addition::Field {
+        definition: "codersdk.Chat",
+        field: "history_version",
+        schema: r#"{"type":"integer"}"#,
+        why: "Era C watermark of the message history, so a stale history read or message event is recognised and ignored.",
+    },
+    Addition::Field {
+        definition: "codersdk.Chat",
+        field: "queue_version",
+        schema: r#"{"type":"integer"}"#,
+        why: "Era C watermark of the queue, so a stale queue (cached REST page or delayed queue_update) never overwrites a newer one.",
+    },
+    Addition::Field {
+        definition: "codersdk.ChatMessagesResponse",
+        field: "snapshot_version",
+        schema: r#"{"type":"integer"}"#,
+        why: "Era C watermark of the chat execution state: a client applies the newer of a REST snapshot and a stream event, whichever path it came by.",
+    },
+    Addition::Field {
+        definition: "codersdk.ChatMessagesResponse",
+        field: "history_version",
+        schema: r#"{"type":"integer"}"#,
+        why: "Era C watermark of the message history, so a stale history read or message event is recognised and ignored.",
+    },
+    Addition::Field {
+        definition: "codersdk.ChatMessagesResponse",
+        field: "queue_version",
+        schema: r#"{"type":"integer"}"#,
+        why: "Era C watermark of the queue, so a stale queue (cached REST page or delayed queue_update) never overwrites a newer one.",
+    },
+    Addition::Field {
+        definition: "codersdk.ChatStreamEvent",
+        field: "snapshot_version",
+        schema: r#"{"type":"integer"}"#,
+        why: "Era C watermark of the chat execution state: a client applies the newer of a REST snapshot and a stream event, whichever path it came by.",
+    },
+    Addition::Field {
+        definition: "codersdk.ChatStreamEvent",
+        field: "history_version",
+        schema: r#"{"type":"integer"}"#,
+        why: "Era C watermark of the message history, so a stale history read or message event is recognised and ignored.",
+    },
+    Addition::Field {
+        definition: "codersdk.ChatStreamEvent",
+        field: "queue_version",
+        schema: r#"{"type":"integer"}"#,
+        why: "Era C watermark of the queue, so a stale queue (cached REST page or delayed queue_update) never overwrites a newer one.",
+    },
+    Addition::EnumValue {
+        definition: "codersdk.ChatStatus",
+        value: "pending",
+        why: "Era A/B status (waiting for a worker); older Coder servers still send it and it counts as active.",
+    },
+    Addition::EnumValue {
+        definition: "codersdk.ChatStatus",
+        value: "paused",
+        why: "Era A/B status; older Coder servers still send it.",
+    },
+    Addition::EnumValue {
+        definition: "codersdk.ChatStatus",
+        value: "completed",
+        why: "Era A/B status; older Coder servers still send it (e.g. for sub-agent chats).",
     },
 ];
