@@ -4,7 +4,9 @@ mod schedule_support;
 
 use chrono::Weekday;
 use coder_core::Error;
-use coder_core::schedule::{Schedule, ScheduleReason, TemplateSchedule, Weekdays, next_autostart};
+use coder_core::schedule::{
+    Schedule, ScheduleReason, TemplateSchedule, Weekdays, next_autostart_after,
+};
 use schedule_support::ts;
 
 fn reason_of(input: &str) -> String {
@@ -171,7 +173,7 @@ fn given_blocked_days_when_next_autostart_then_it_skips_to_an_allowed_local_day(
         autostart_allowed_days: Weekdays::from_days([Weekday::Fri]),
         ..TemplateSchedule::default()
     };
-    let due = next_autostart(&s, ts("2026-01-28T12:00:00Z"), &template);
+    let due = next_autostart_after(&s, ts("2026-01-28T12:00:00Z"), &template);
     // Friday 2026-01-30 07:00 AEDT (UTC+11) = Thursday 20:00Z: the weekday is judged locally.
     assert_eq!(due.at(), Some(ts("2026-01-29T20:00:00Z")));
     assert_eq!(
@@ -189,7 +191,7 @@ fn given_no_allowed_day_or_autostart_disabled_when_next_autostart_then_not_appli
         autostart_allowed_days: Weekdays::from_days([Weekday::Sat, Weekday::Sun]),
         ..TemplateSchedule::default()
     };
-    let due = next_autostart(&s, ts("2026-01-27T12:00:00Z"), &weekend_only);
+    let due = next_autostart_after(&s, ts("2026-01-27T12:00:00Z"), &weekend_only);
     assert_eq!(due.at(), None);
     assert_eq!(
         due.to_string(),
@@ -200,7 +202,7 @@ fn given_no_allowed_day_or_autostart_disabled_when_next_autostart_then_not_appli
         ..TemplateSchedule::default()
     };
     assert_eq!(
-        *next_autostart(&s, ts("2026-01-27T12:00:00Z"), &disabled).reason(),
+        *next_autostart_after(&s, ts("2026-01-27T12:00:00Z"), &disabled).reason(),
         ScheduleReason::AutostartDisabledByTemplate
     );
 }

@@ -13,7 +13,7 @@ use crate::model::Timestamp;
 ///
 /// ```
 /// use chrono::Weekday;
-/// use coder_core::schedule::{Schedule, TemplateSchedule, Weekdays, next_autostart};
+/// use coder_core::schedule::{Schedule, TemplateSchedule, Weekdays, next_autostart_after};
 ///
 /// let schedule = Schedule::parse_weekly("CRON_TZ=America/New_York 30 8 * * *").unwrap();
 /// let template = TemplateSchedule {
@@ -21,10 +21,14 @@ use crate::model::Timestamp;
 ///     ..TemplateSchedule::default()
 /// };
 /// // Tuesday 2026-01-27: the next allowed start is Monday 2026-02-02, 08:30 EST.
-/// let due = next_autostart(&schedule, "2026-01-27T12:00:00Z".parse().unwrap(), &template);
+/// let due = next_autostart_after(&schedule, "2026-01-27T12:00:00Z".parse().unwrap(), &template);
 /// assert_eq!(due.at().unwrap().to_rfc3339(), "2026-02-02T13:30:00+00:00");
 /// ```
-pub fn next_autostart(schedule: &Schedule, after: Timestamp, template: &TemplateSchedule) -> Due {
+pub fn next_autostart_after(
+    schedule: &Schedule,
+    after: Timestamp,
+    template: &TemplateSchedule,
+) -> Due {
     if !template.allow_user_autostart {
         return Due::NotApplicable {
             reason: ScheduleReason::AutostartDisabledByTemplate,

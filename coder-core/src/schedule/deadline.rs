@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::millis::add;
+use super::reason::Rfc3339;
 use super::requirement::max_deadline;
 use super::{Schedule, ScheduleReason, TemplateSchedule};
 use crate::model::Timestamp;
@@ -65,10 +66,12 @@ pub fn deadlines_on_start(
         ),
         _ => (requested, ttl_reason),
     };
-    if deadline.into_iter().chain(max).any(|t| t < now) {
+    if let Some(past) = deadline.into_iter().chain(max).find(|t| *t < now) {
         return Err(Error::InvalidDeadline {
             reason: format!(
-                "computed deadline {deadline:?} / max deadline {max:?} is before {now}"
+                "computed deadline {} is before now ({})",
+                Rfc3339(past),
+                Rfc3339(now)
             ),
         });
     }

@@ -68,10 +68,11 @@ pub fn auto_delete_due(
         return Ok(Due::NotApplicable { reason });
     };
     let deleting_at = add(dormant_at, after)?;
-    let retry = last_failed_delete_at
-        .map(|failed_at| Ok::<_, crate::Error>((add(failed_at, DELETE_RETRY)?, failed_at)))
-        .transpose()?
-        .filter(|(retry_at, _)| *retry_at > deleting_at);
+    let retry = match last_failed_delete_at {
+        Some(failed_at) => Some((add(failed_at, DELETE_RETRY)?, failed_at)),
+        None => None,
+    }
+    .filter(|(retry_at, _)| *retry_at > deleting_at);
     Ok(match retry {
         Some((at, failed_at)) => Due::At {
             at,

@@ -22,7 +22,7 @@ pub struct Extended {
 }
 
 /// Why an extension was refused. `Display` gives Coder's message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ExtendRefusal {

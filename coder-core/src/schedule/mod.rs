@@ -8,7 +8,7 @@
 //! |---|---|
 //! | Deadlines when a start build completes | [`deadlines_on_start`] |
 //! | Activity bump | [`bump_deadline`] |
-//! | Autostart cron (`CRON_TZ=<zone> <min> <hour> * * <dow>`) | [`Schedule`], [`next_autostart`] |
+//! | Autostart cron (`CRON_TZ=<zone> <min> <hour> * * <dow>`) | [`Schedule`], [`next_autostart_after`] |
 //! | `PUT /workspaces/{id}/extend` | [`extend_deadline`] |
 //! | Failed-build cleanup | [`failure_stop_due`] |
 //! | Dormancy and auto-delete | [`dormancy_due`], [`auto_delete_due`] |
@@ -32,7 +32,7 @@ mod session;
 mod template;
 mod weekdays;
 
-pub use autostart::next_autostart;
+pub use autostart::next_autostart_after;
 pub use bump::{BumpInput, BumpOutcome, bump_deadline};
 pub use cron::Schedule;
 pub use deadline::{Deadlines, deadlines_on_start};

@@ -1,5 +1,5 @@
 //! Helpers shared by the `schedule_*` integration tests.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use coder_core::model::{Timestamp, WorkspaceTransition};
 use coder_core::schedule::{BuildJob, LatestBuild};
