@@ -1,1 +1,6 @@
 //! The chat-queue state machines: the server-side queue rules and the client-side view.
+//!
+//! - [`client`]: the sans-IO chat view a UI renders (REST snapshots + stream events in, view
+//!   state and effects out).
+
+pub mod client;
