@@ -1,6 +1,9 @@
 //! The client scenarios of chat-protocol.md §6 (Coder's `ChatContext.test.tsx`), one
 //! given/when/then test each, against the sans-IO [`ChatView`], plus the Era C version rules.
 
+// Test helpers outside `#[test]` fns: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::{TimeDelta, TimeZone, Utc};
 use coder_core::chat::client::{
     CHAT_PROCESSING_FAILED, CachedChat, ChatCache, ChatEffect, ChatInput, ChatView, RestSnapshot,
