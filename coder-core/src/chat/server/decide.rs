@@ -372,13 +372,18 @@ impl<'a> Draft<'a> {
             // The turn ended before the worker saw the interrupt: same as an interrupted run.
             return self.run_interrupted();
         }
+        self.settle();
+        Ok(())
+    }
+
+    /// The run is over: drop the preview, then run the queue head or wait for the user.
+    fn settle(&mut self) {
         self.publish.push(Publish::PreviewReset);
         if self.next.queue.is_empty() {
             self.set_status(ChatStatus::Waiting);
         } else {
             self.promote_head();
         }
-        Ok(())
     }
 
     fn finish_error(&mut self, message: &str) -> Result<()> {
@@ -398,12 +403,7 @@ impl<'a> Draft<'a> {
 
     fn run_interrupted(&mut self) -> Result<()> {
         self.require_running("report an interrupted run")?;
-        self.publish.push(Publish::PreviewReset);
-        if self.next.queue.is_empty() {
-            self.set_status(ChatStatus::Waiting);
-        } else {
-            self.promote_head();
-        }
+        self.settle();
         Ok(())
     }
 
@@ -433,12 +433,7 @@ impl<'a> Draft<'a> {
                 self.history_ops.push(HistoryOp::CloseToolCalls {
                     reason: TOOL_CALLS_SUPERSEDED,
                 });
-                self.publish.push(Publish::PreviewReset);
-                if self.next.queue.is_empty() {
-                    self.set_status(ChatStatus::Waiting);
-                } else {
-                    self.promote_head();
-                }
+                self.settle();
             }
             // Idle or already interrupting: nothing to do.
             _ => {}
