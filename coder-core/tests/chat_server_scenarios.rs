@@ -254,6 +254,56 @@ fn given_a_running_chat_when_a_later_entry_is_promoted_then_it_moves_to_the_fron
 }
 
 #[test]
+fn given_a_promote_waiting_for_the_run_to_stop_when_another_entry_is_promoted_then_it_is_refused() {
+    let mut c = running_chat();
+    for text in ["a", "b"] {
+        c.apply(send(text), now()).unwrap();
+    }
+    let (a, b) = (c.queue()[0].id, c.queue()[1].id);
+    c.apply(ChatCommand::PromoteQueued { id: a }, now())
+        .unwrap();
+    assert_eq!(c.execution().state_name(), "I1");
+    // Accepting it would move `b` in front of `a`: `a`'s accepted promote would never happen
+    // and nothing would tell the client, which hides `a` until it leaves the queue.
+    let before = c.clone();
+    assert_eq!(
+        c.apply(ChatCommand::PromoteQueued { id: b }, now())
+            .unwrap_err()
+            .to_string(),
+        "chat is I1: cannot promote a queued message"
+    );
+    assert_eq!(c, before);
+    let again = c
+        .apply(ChatCommand::PromoteQueued { id: a }, now())
+        .unwrap();
+    assert!(again.events.is_empty(), "the head is already next");
+
+    c.apply(ChatCommand::RunInterrupted, now()).unwrap();
+    assert_eq!(texts_of(&c).last().map(|(_, t)| t.as_str()), Some("a"));
+    assert_eq!(queue_texts(&c), ["b"]);
+}
+
+#[test]
+fn given_a_promote_waiting_for_the_run_to_stop_when_the_run_fails_then_it_settles_as_interrupted() {
+    let mut c = running_chat();
+    c.apply(send("a"), now()).unwrap();
+    let a = c.queue()[0].id;
+    c.apply(ChatCommand::PromoteQueued { id: a }, now())
+        .unwrap();
+    // A cancelled run typically ends in an error; the promoted head must still run.
+    c.apply(
+        ChatCommand::FinishError {
+            message: "context canceled".into(),
+        },
+        now(),
+    )
+    .unwrap();
+    assert_eq!(c.execution().state_name(), "R0");
+    assert_eq!(c.last_error(), None);
+    assert_eq!(texts_of(&c).last().map(|(_, t)| t.as_str()), Some("a"));
+}
+
+#[test]
 fn given_a_chat_waiting_for_tool_results_when_an_entry_is_promoted_then_the_calls_are_closed_first()
 {
     let mut c = running_chat();

@@ -171,7 +171,7 @@ pub const TOOL_CALLS_SUPERSEDED: &str = "Tool execution interrupted by queued me
 /// - [`Error::QueuedMessageNotFound`] for an unknown queued id;
 /// - [`Error::ChatStateConflict`] when the command is not allowed in this state (archived
 ///   chat, worker reports for a chat it no longer runs, archiving a busy chat, a queue action
-///   on an empty queue).
+///   on an empty queue, promoting past the head while the run stops).
 pub fn decide(current: &ChatExecution, command: &ChatCommand) -> Result<Decision> {
     let mut d = Draft::new(current);
     if current.archived && *command != ChatCommand::Unarchive {
@@ -388,6 +388,11 @@ impl<'a> Draft<'a> {
 
     fn finish_error(&mut self, message: &str) -> Result<()> {
         self.require_running("fail a turn")?;
+        if *self.status() == ChatStatus::Interrupting {
+            // A cancelled run usually ends in an error: it counts as interrupted, so the head
+            // an accepted promote (or interrupt-send) waits for still runs.
+            return self.run_interrupted();
+        }
         let message = message.trim();
         let message = if message.is_empty() {
             "Chat processing failed."
@@ -460,6 +465,11 @@ impl<'a> Draft<'a> {
 
     fn promote_queued(&mut self, id: i64) -> Result<()> {
         let index = self.find_queued(id, "promote a queued message")?;
+        if index != 0 && *self.status() == ChatStatus::Interrupting {
+            // The head runs once the run stops (an earlier promote may have put it there):
+            // moving another entry in front would silently revoke that accepted promote.
+            return Err(self.conflict("promote a queued message"));
+        }
         if index != 0 {
             self.next.queue.remove(index);
             self.next.queue.insert(0, id);
