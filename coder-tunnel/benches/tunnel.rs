@@ -1,0 +1,3 @@
+//! Benchmarks (placeholder until the bench harness lands).
+
+fn main() {}
