@@ -9,12 +9,13 @@ pub mod device;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::socket::{icmp, tcp};
 use smoltcp::time::Instant as SmolInstant;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint};
 
 pub use device::QueueDevice;
+pub use smoltcp::iface::SocketHandle;
 
 use crate::Error;
 

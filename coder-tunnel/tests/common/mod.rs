@@ -18,6 +18,7 @@ use coder_tunnel::addr::{ServicePrefix, host_net};
 use coder_tunnel::coord::{CoordinateResponse, InMemoryCoordinator, Role};
 use coder_tunnel::core::{Core, CoreConfig, Destination, Event};
 use coder_tunnel::keys::{NodeKey, NodePublic};
+use coder_tunnel::netstack::{Netstack, NetstackConfig};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +59,8 @@ pub struct SimNode {
     pub events: Vec<(Instant, Event)>,
     pub delivered: Vec<Vec<u8>>,
     pub up: bool,
+    /// When set, deliveries feed this netstack and its output goes into the core.
+    pub stack: Option<Netstack>,
 }
 
 #[derive(Debug)]
@@ -175,6 +178,7 @@ impl Sim {
             events: Vec::new(),
             delivered: Vec::new(),
             up: true,
+            stack: None,
         });
         let out = self.coord.connect(id, role);
         self.deliver_coord(out);
@@ -329,24 +333,7 @@ impl Sim {
         let mut busy = false;
         while let Some(t) = self.nodes[i].core.poll_transmit() {
             busy = true;
-            let from_public = self.nodes[i].public;
-            let from_key = self.nodes[i].node_key.public();
-            match t.dst {
-                Destination::Udp(to) => self.send_udp(from_public, to, t.payload.clone()),
-                Destination::Relay(to) => {
-                    self.net.relay_sent += 1;
-                    let at = self.now + self.relay_latency;
-                    self.schedule(
-                        at,
-                        Payload::Relay {
-                            from: from_key,
-                            to,
-                            data: t.payload.clone(),
-                        },
-                    );
-                }
-            }
-            self.nodes[i].core.recycle(t.payload);
+            self.route_transmit(i, t);
         }
         while let Some(ev) = self.nodes[i].core.poll_event() {
             busy = true;
@@ -360,13 +347,81 @@ impl Sim {
         }
         while let Some(p) = self.nodes[i].core.poll_delivery() {
             busy = true;
-            self.nodes[i].delivered.push(p);
+            let n = &mut self.nodes[i];
+            match &mut n.stack {
+                Some(stack) => {
+                    stack.receive(&p);
+                    n.core.recycle(p);
+                }
+                None => n.delivered.push(p),
+            }
+        }
+        let now = self.now;
+        let n = &mut self.nodes[i];
+        if let Some(stack) = &mut n.stack {
+            stack.poll(now);
+            while let Some(p) = stack.poll_transmit() {
+                busy = true;
+                n.core.send_ip(now, &p);
+                stack.recycle(p);
+            }
+            while let Some(t) = self.nodes[i].core.poll_transmit() {
+                self.route_transmit(i, t);
+            }
         }
         busy
     }
 
+    fn route_transmit(&mut self, i: usize, t: coder_tunnel::core::Transmit) {
+        let from_public = self.nodes[i].public;
+        let from_key = self.nodes[i].node_key.public();
+        match t.dst {
+            Destination::Udp(to) => self.send_udp(from_public, to, t.payload.clone()),
+            Destination::Relay(to) => {
+                self.net.relay_sent += 1;
+                let at = self.now + self.relay_latency;
+                let data = t.payload.clone();
+                self.schedule(
+                    at,
+                    Payload::Relay {
+                        from: from_key,
+                        to,
+                        data,
+                    },
+                );
+            }
+        }
+        self.nodes[i].core.recycle(t.payload);
+    }
+
+    /// Gives node `i` a netstack on its tunnel address.
+    pub fn attach_netstack(&mut self, i: usize) {
+        let addr = self.addr(i);
+        let config = NetstackConfig {
+            addresses: vec![addr.into()],
+            ..NetstackConfig::default()
+        };
+        self.nodes[i].stack = Some(Netstack::new(config, self.now));
+    }
+
+    pub fn stack(&mut self, i: usize) -> &mut Netstack {
+        self.nodes[i].stack.as_mut().unwrap()
+    }
+
+    /// One step: everything due now, then the clock moves to the next due time.
+    pub fn step(&mut self) {
+        let mut spins = 0;
+        while self.process_now() {
+            spins += 1;
+            assert!(spins < 100_000, "livelock at {:?}", self.elapsed());
+        }
+        self.steps += 1;
+        let next = self.next_time();
+        self.now = next.max(self.now + Duration::from_micros(1));
+    }
+
     /// The next time anything is due.
-    fn next_time(&self) -> Instant {
+    fn next_time(&mut self) -> Instant {
         let net = self.inflight.peek().map(|Reverse((at, _, _))| *at);
         let nodes = self
             .nodes
@@ -374,7 +429,13 @@ impl Sim {
             .filter(|n| n.up)
             .map(|n| n.core.poll_timeout())
             .min();
-        [net, nodes]
+        let now = self.now;
+        let stacks = self
+            .nodes
+            .iter_mut()
+            .filter_map(|n| n.stack.as_mut()?.poll_at(now))
+            .min();
+        [net, nodes, stacks]
             .into_iter()
             .flatten()
             .min()
@@ -399,7 +460,7 @@ impl Sim {
                 self.now = deadline;
                 return done(self);
             }
-            self.now = next.max(self.now);
+            self.now = next.max(self.now + Duration::from_micros(1));
         }
     }
 
