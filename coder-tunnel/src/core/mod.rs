@@ -191,9 +191,22 @@ impl Core {
         }
     }
 
-    /// Whether the relay connection is up (relayed sends are only emitted while it is).
-    pub fn set_relay_connected(&mut self, connected: bool) {
-        self.relay_connected = connected;
+    /// Whether the relay connection is up (relayed sends are only emitted while it is). When
+    /// it comes up, handshakes that could not be sent are retried at once instead of after
+    /// WireGuard's 5 s REKEY_TIMEOUT.
+    pub fn set_relay_connected(&mut self, now: Instant, connected: bool) {
+        let was = std::mem::replace(&mut self.relay_connected, connected);
+        if connected && !was {
+            let waiting: Vec<NodePublic> = self
+                .peers
+                .values()
+                .filter(|p| p.relay && p.node.is_some() && p.established_at.is_none())
+                .map(|p| p.key)
+                .collect();
+            for key in waiting {
+                self.initiate(now, key, true);
+            }
+        }
     }
 
     /// Asks the coordinator for a tunnel to an agent (client side).
@@ -543,6 +556,12 @@ impl Core {
             return;
         }
         self.decapsulate(now, key, Via::Udp(src), datagram);
+    }
+
+    /// The relay delivered a frame that did not decode.
+    pub fn handle_relay_malformed(&mut self) {
+        self.stats.relay_rx += 1;
+        self.stats.dropped_malformed += 1;
     }
 
     /// A datagram the relay delivered from the peer with WireGuard key `src`.

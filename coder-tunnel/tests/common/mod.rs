@@ -166,7 +166,7 @@ impl Sim {
         let node_key = NodeKey::from_bytes([seed; 32]);
         let mut core = self.make_core(id, &node_key, seed.wrapping_add(100), u32::from(seed) << 16);
         let local: SocketAddr = local.parse().unwrap();
-        core.set_relay_connected(true);
+        core.set_relay_connected(self.now, true);
         core.set_endpoints(self.now, vec![local]);
         self.nodes.push(SimNode {
             id,
@@ -194,7 +194,7 @@ impl Sim {
         self.deliver_coord(out);
         let mut core = self.make_core(id, &key, 200, 0x7777_0000);
         let local: SocketAddr = local.parse().unwrap();
-        core.set_relay_connected(true);
+        core.set_relay_connected(self.now, true);
         core.set_endpoints(self.now, vec![local]);
         let n = &mut self.nodes[i];
         n.core = core;
@@ -478,8 +478,9 @@ impl Sim {
 
     /// The relay goes away: cores are told, so they fall back to advertised endpoints.
     pub fn disable_relay(&mut self) {
+        let now = self.now;
         for n in &mut self.nodes {
-            n.core.set_relay_connected(false);
+            n.core.set_relay_connected(now, false);
         }
     }
 
