@@ -155,10 +155,12 @@ async fn upgrades_to_direct_udp_and_carries_tcp() {
     .await
     .unwrap();
     server.await.unwrap();
-    assert_eq!(
-        relay.stats().forwarded,
-        relayed_before,
-        "TCP went direct, not via the relay"
+    // 2 MiB of TCP is thousands of datagrams; at most a stray handshake retransmit may
+    // still cross the relay.
+    let relayed = relay.stats().forwarded - relayed_before;
+    assert!(
+        relayed < 10,
+        "{relayed} datagrams went via the relay, TCP should go direct"
     );
     let node = client.node().await.unwrap();
     assert_eq!(node.endpoints, vec![client.local_udp_addr()]);

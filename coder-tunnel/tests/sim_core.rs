@@ -206,7 +206,7 @@ fn mtu_drops_oversized_datagrams_only() {
     sim.add_node(2, Role::Agent, "10.0.0.2:4002", "10.0.0.2:4002");
     sim.disable_relay();
     sim.add_tunnel(0, 1);
-    assert!(sim.run_until(Duration::from_secs(1), |s| s.session_up(0, 1)));
+    assert!(sim.run_until(Duration::from_secs(2), |s| s.session_up(0, 1)));
     let small = ipv6_packet(sim.addr(0), sim.addr(1), &[1; 1100 - 40]);
     let big = ipv6_packet(sim.addr(0), sim.addr(1), &[2; 1200 - 40]);
     sim.send_ip(0, &big);

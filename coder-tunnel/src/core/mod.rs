@@ -23,6 +23,10 @@ use crate::wg::{
     classify_datagram,
 };
 
+/// How long a destination waits for its relay connection before sending ready-for-handshake
+/// anyway (direct paths may still work).
+pub const RELAY_WAIT: Duration = Duration::from_millis(500);
+
 /// Handshakes per second accepted before cookie replies.
 const HANDSHAKE_LIMIT: u64 = 100;
 
@@ -61,6 +65,8 @@ struct Peer {
     allowed: Vec<IpNet>,
     relay: bool,
     established_at: Option<Instant>,
+    /// We started a handshake (we are the one waiting for a session).
+    initiated: bool,
     handshakes: u32,
     lost: bool,
     last_error: Option<String>,
@@ -83,6 +89,9 @@ pub struct Core {
     by_probe: HashMap<NodePublic, NodePublic>,
     by_id: HashMap<Uuid, NodePublic>,
     dialed: Vec<Uuid>,
+    /// Sources to send ready-for-handshake to once our relay is up (or at the deadline).
+    pending_ready: Vec<Uuid>,
+    pending_ready_deadline: Option<Instant>,
     endpoints: Vec<SocketAddr>,
     relay_connected: bool,
     transmits: VecDeque<Transmit>,
@@ -132,6 +141,8 @@ impl Core {
             by_probe: HashMap::new(),
             by_id: HashMap::new(),
             dialed: Vec::new(),
+            pending_ready: Vec::new(),
+            pending_ready_deadline: None,
             endpoints: Vec::new(),
             relay_connected: false,
             transmits: VecDeque::new(),
@@ -197,15 +208,25 @@ impl Core {
     pub fn set_relay_connected(&mut self, now: Instant, connected: bool) {
         let was = std::mem::replace(&mut self.relay_connected, connected);
         if connected && !was {
+            self.flush_pending_ready();
             let waiting: Vec<NodePublic> = self
                 .peers
                 .values()
-                .filter(|p| p.relay && p.node.is_some() && p.established_at.is_none())
+                .filter(|p| p.relay && p.initiated && p.established_at.is_none())
                 .map(|p| p.key)
                 .collect();
             for key in waiting {
                 self.initiate(now, key, true);
             }
+        }
+    }
+
+    fn flush_pending_ready(&mut self) {
+        self.pending_ready_deadline = None;
+        if !self.pending_ready.is_empty() {
+            let ids = std::mem::take(&mut self.pending_ready);
+            let req = CoordinateRequest::ReadyForHandshake { ids };
+            self.events.push_back(Event::Coordinate(req));
         }
     }
 
@@ -265,6 +286,7 @@ impl Core {
             allowed: Vec::new(),
             relay: false,
             established_at: None,
+            initiated: false,
             handshakes: 0,
             lost: false,
             last_error: None,
@@ -379,11 +401,16 @@ impl Core {
         peer.node = Some(node);
         self.peers.insert(key, peer);
         if is_new && !self.dialed.contains(&id) {
-            // We are the destination: tell the source it may handshake now.
-            self.events
-                .push_back(Event::Coordinate(CoordinateRequest::ReadyForHandshake {
-                    ids: vec![id],
-                }));
+            // We are the destination: tell the source it may handshake now, or once our relay
+            // connection is up (an initiation relayed before we are logged in would be lost
+            // and retried only after 5 s).
+            if self.config.home_relay != 0 && !self.relay_connected {
+                self.pending_ready.push(id);
+                self.pending_ready_deadline.get_or_insert(now + RELAY_WAIT);
+            } else {
+                let req = CoordinateRequest::ReadyForHandshake { ids: vec![id] };
+                self.events.push_back(Event::Coordinate(req));
+            }
         }
     }
 
@@ -400,6 +427,7 @@ impl Core {
         let Some(peer) = self.peers.get_mut(&key) else {
             return;
         };
+        peer.initiated = true;
         let mut buf = self.pool.get();
         let res = written_len(base_of(&buf), peer.session.initiate(now, force, &mut buf));
         self.finish_output(key, res, buf, None);
@@ -729,12 +757,18 @@ impl Core {
             .values()
             .filter_map(|p| p.path.poll_timeout())
             .min();
-        let t = self.next_tick.min(self.next_limiter_reset);
+        let mut t = self.next_tick.min(self.next_limiter_reset);
+        if let Some(d) = self.pending_ready_deadline {
+            t = t.min(d);
+        }
         paths.map_or(t, |p| p.min(t))
     }
 
     /// Runs timers: WireGuard (every 250 ms), path probes, the rate limiter reset.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.pending_ready_deadline.is_some_and(|d| now >= d) {
+            self.flush_pending_ready();
+        }
         if now >= self.next_limiter_reset {
             self.limiter.reset(now);
             self.next_limiter_reset = now + Duration::from_secs(1);
