@@ -1,0 +1,259 @@
+//! The per-tunnel event loop: everything the core and the netstack need, in one task.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+use super::Command;
+use super::link::CoordinatorLink;
+use super::tcp::Shared;
+use crate::core::{Core, Destination, Event};
+use crate::relay::{RelayEvent, RelayLink};
+
+/// Datagrams read from the socket per wake-up before the netstack runs.
+const RECV_BATCH: usize = 64;
+
+struct Waiter {
+    ip: IpAddr,
+    reply: oneshot::Sender<()>,
+}
+
+struct Loop {
+    core: Core,
+    shared: Arc<Shared>,
+    udp: UdpSocket,
+    relay_tx: Option<mpsc::Sender<(crate::keys::NodePublic, Vec<u8>)>>,
+    requests: mpsc::Sender<crate::coord::CoordinateRequest>,
+    waiters: Vec<Waiter>,
+    closing: bool,
+}
+
+pub(super) async fn run(
+    core: Core,
+    shared: Arc<Shared>,
+    udp: UdpSocket,
+    mut commands: mpsc::Receiver<Command>,
+    relay: Option<RelayLink>,
+    link: CoordinatorLink,
+) {
+    let (relay_tx, mut relay_rx) = match relay {
+        Some(r) => (Some(r.tx), Some(r.rx)),
+        None => (None, None),
+    };
+    let CoordinatorLink {
+        requests,
+        responses,
+    } = link;
+    let mut responses = Some(responses);
+    let mut lp = Loop {
+        core,
+        shared,
+        udp,
+        relay_tx,
+        requests,
+        waiters: Vec::new(),
+        closing: false,
+    };
+    let mut buf = vec![0u8; 65_536];
+    let mut close_reply: Option<oneshot::Sender<()>> = None;
+    loop {
+        let deadline = lp.turn().await;
+        if lp.closing {
+            break;
+        }
+        let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
+        tokio::select! {
+            r = lp.udp.recv_from(&mut buf) => {
+                if let Ok((n, src)) = r {
+                    lp.core.handle_udp(Instant::now(), src, &buf[..n]);
+                    for _ in 1..RECV_BATCH {
+                        match lp.udp.try_recv_from(&mut buf) {
+                            Ok((n, src)) => lp.core.handle_udp(Instant::now(), src, &buf[..n]),
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            ev = recv_opt(&mut relay_rx) => match ev {
+                Some(RelayEvent::Up) => lp.core.set_relay_connected(Instant::now(), true),
+                Some(RelayEvent::Down(reason)) => {
+                    tracing::debug!(%reason, "relay down");
+                    lp.core.set_relay_connected(Instant::now(), false);
+                }
+                Some(RelayEvent::Packet(src, data)) => {
+                    lp.core.handle_relay(Instant::now(), src, &data);
+                }
+                Some(RelayEvent::Malformed) => lp.core.handle_relay_malformed(),
+                None => relay_rx = None,
+            },
+            resp = recv_opt(&mut responses) => match resp {
+                Some(resp) => {
+                    let now = Instant::now();
+                    if let Some(e) = resp.error {
+                        tracing::warn!(error = %e, "coordinator error");
+                    }
+                    for u in resp.peer_updates {
+                        lp.core.apply_peer_update(now, u);
+                    }
+                }
+                None => {
+                    // Coordinator gone: keep tunnels, mark peers lost (Coder's SetAllPeersLost).
+                    lp.core.set_all_peers_lost();
+                    responses = None;
+                }
+            },
+            cmd = commands.recv() => match cmd {
+                Some(Command::Close(reply)) => {
+                    lp.core.disconnect();
+                    lp.closing = true;
+                    close_reply = Some(reply);
+                }
+                Some(cmd) => lp.command(cmd),
+                None => {
+                    lp.core.disconnect();
+                    lp.closing = true;
+                }
+            },
+            _ = lp.shared.notify.notified() => {}
+            _ = sleep => {}
+        }
+        if lp.closing {
+            lp.turn().await;
+            break;
+        }
+    }
+    if let Some(r) = close_reply {
+        let _ = r.send(());
+    }
+}
+
+async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Loop {
+    fn command(&mut self, cmd: Command) {
+        let now = Instant::now();
+        match cmd {
+            Command::AddTunnel(id) => self.core.add_tunnel(id),
+            Command::RemoveTunnel(id) => self.core.remove_tunnel(id),
+            Command::AddStaticPeer(key, ep, allowed) => {
+                self.core.add_static_peer(now, key, ep, allowed)
+            }
+            Command::ApplyUpdates(updates) => {
+                for u in updates {
+                    self.core.apply_peer_update(now, u);
+                }
+            }
+            Command::WaitSession(ip, reply) => self.waiters.push(Waiter { ip, reply }),
+            Command::Stats(reply) => {
+                let _ = reply.send(self.core.stats());
+            }
+            Command::Diagnostics(reply) => {
+                let d = self
+                    .core
+                    .peer_keys()
+                    .into_iter()
+                    .filter_map(|k| self.core.diagnostics(now, k))
+                    .collect();
+                let _ = reply.send(d);
+            }
+            Command::Node(reply) => {
+                let _ = reply.send(self.core.node(now));
+            }
+            Command::Close(_) => {}
+        }
+    }
+
+    /// Runs timers, moves packets between netstack and core, flushes events and transmits.
+    /// Returns the next wake-up.
+    async fn turn(&mut self) -> Instant {
+        let now = Instant::now();
+        if self.core.poll_timeout() <= now {
+            self.core.handle_timeout(now);
+        }
+        self.check_waiters(now);
+        let stack_deadline = {
+            let mut stack = self.shared.lock();
+            while let Some(p) = self.core.poll_delivery() {
+                stack.receive(&p);
+                self.core.recycle(p);
+            }
+            stack.poll(now);
+            while let Some(p) = stack.poll_transmit() {
+                self.core.send_ip(now, &p);
+                stack.recycle(p);
+            }
+            if let Ok(mut closing) = self.shared.closing.lock() {
+                closing.retain(|h| {
+                    let s = stack.tcp(*h);
+                    let done = matches!(
+                        s.state(),
+                        smoltcp::socket::tcp::State::Closed | smoltcp::socket::tcp::State::TimeWait
+                    );
+                    if done {
+                        stack.remove(*h);
+                    }
+                    !done
+                });
+            }
+            stack.poll_at(now)
+        };
+        while let Some(ev) = self.core.poll_event() {
+            match ev {
+                Event::Coordinate(req) => {
+                    // Bounded: waits if the coordinator transport is slow.
+                    let _ = self.requests.send(req).await;
+                }
+                Event::SessionEstablished { .. } => self.check_waiters(now),
+                Event::PathChanged { peer, path } => {
+                    tracing::debug!(?peer, ?path, "path changed");
+                }
+                Event::PeerRemoved { .. } => {}
+            }
+        }
+        while let Some(t) = self.core.poll_transmit() {
+            match t.dst {
+                Destination::Udp(addr) => {
+                    if let Err(e) = self.udp.send_to(&t.payload, addr).await {
+                        tracing::debug!(%addr, error = %e, "udp send failed");
+                    }
+                    self.core.recycle(t.payload);
+                }
+                Destination::Relay(key) => match &self.relay_tx {
+                    Some(tx) => {
+                        let _ = tx.send((key, t.payload)).await;
+                    }
+                    None => self.core.recycle(t.payload),
+                },
+            }
+        }
+        let core_deadline = self.core.poll_timeout();
+        stack_deadline.map_or(core_deadline, |s| s.min(core_deadline))
+    }
+
+    fn check_waiters(&mut self, now: Instant) {
+        if self.waiters.is_empty() {
+            return;
+        }
+        let mut pending = Vec::new();
+        for w in std::mem::take(&mut self.waiters) {
+            if w.reply.is_closed() {
+                continue;
+            }
+            match self.core.peer_for_ip(w.ip) {
+                Some(key) if self.core.ensure_session(now, key) => {
+                    let _ = w.reply.send(());
+                }
+                _ => pending.push(w),
+            }
+        }
+        self.waiters = pending;
+    }
+}
