@@ -91,8 +91,9 @@ pub(crate) struct LoginArgs {
     #[command(subcommand)]
     pub(crate) command: Option<LoginCommand>,
     /// The deployment to log in to (defaults to --url, $CODER_URL, then the stored URL).
+    // Not called `url`: that id belongs to the global --url.
     #[arg(value_name = "URL")]
-    pub(crate) url: Option<String>,
+    pub(crate) deployment: Option<String>,
     /// Email to log in with (prompted for when missing).
     #[arg(long, env = "CODER_EMAIL")]
     pub(crate) email: Option<String>,
@@ -184,8 +185,9 @@ pub(crate) struct TokensCreateArgs {
 #[derive(Debug, Args)]
 pub(crate) struct TokensRemoveArgs {
     /// The token's name, its id, or the token itself.
+    // Not called `token`: that id belongs to the global --token.
     #[arg(value_name = "NAME|ID|TOKEN")]
-    pub(crate) token: String,
+    pub(crate) name_or_id: String,
 }
 
 /// `coder templates ...`.
@@ -492,7 +494,7 @@ mod tests {
 
     #[test]
     fn login_takes_a_url_or_the_token_subcommand() {
-        let Command::Login(login) = parse(&[
+        let cli = parse(&[
             "login",
             "http://127.0.0.1:3000",
             "--first-user-username",
@@ -502,12 +504,13 @@ mod tests {
             "--first-user-password",
             "a long password",
             "--first-user-trial",
-        ])
-        .command
-        else {
+        ]);
+        let cli_url = cli.global.url.clone();
+        let Command::Login(login) = cli.command else {
             panic!()
         };
-        assert_eq!(login.url.as_deref(), Some("http://127.0.0.1:3000"));
+        assert_eq!(login.deployment.as_deref(), Some("http://127.0.0.1:3000"));
+        assert_eq!(cli_url, None, "the positional URL is not the global --url");
         assert_eq!(login.first_user_username.as_deref(), Some("admin"));
         assert!(login.first_user_trial);
         assert!(login.command.is_none());
@@ -621,10 +624,15 @@ mod tests {
             parse(&["schedule", "override-stop", "dev", "90m"]).command,
             Command::Schedule(ScheduleCommand::Extend(_))
         ));
-        assert!(matches!(
-            parse(&["tokens", "rm", "ci"]).command,
-            Command::Tokens(TokensCommand::Remove(_))
-        ));
+        let cli = parse(&["tokens", "rm", "ci"]);
+        let Command::Tokens(TokensCommand::Remove(remove)) = cli.command else {
+            panic!()
+        };
+        assert_eq!(remove.name_or_id, "ci");
+        assert_eq!(
+            cli.global.token, None,
+            "the positional is not the global --token"
+        );
     }
 
     #[test]

@@ -95,7 +95,9 @@ impl CliError {
                     line.push_str(": ");
                     line.push_str(&one_line(&api.detail));
                 }
-                if matches!(source, coder_client::Error::Unauthorized(_)) {
+                if matches!(source, coder_client::Error::Unauthorized(_))
+                    && !context.starts_with("login")
+                {
                     line.push_str(" (run `coder login <url>` to sign in again)");
                 }
                 if verbose {
@@ -212,6 +214,16 @@ mod tests {
             "whoami: You are signed out or your session has expired. Please sign in again to \
              continue. (run `coder login <url>` to sign in again)"
         );
+    }
+
+    #[test]
+    fn a_failed_login_does_not_suggest_logging_in() {
+        let e = CliError::api("login")(Error::Unauthorized(Box::new(api(
+            401,
+            "Incorrect email or password.",
+            "",
+        ))));
+        assert_eq!(e.render(false), "login: Incorrect email or password.");
     }
 
     #[test]

@@ -46,6 +46,7 @@ pub(crate) fn autostart_schedule(
     let zone = zone.or_else(local_zone).ok_or_else(|| {
         CliError::Usage("cannot tell your time zone: give a location, e.g. Europe/Dublin".into())
     })?;
+    let dow = day_numbers(dow);
     let cron = format!("CRON_TZ={zone} {minute} {hour} * * {dow}");
     Schedule::parse_weekly(&cron)
         .map(|s| s.to_string())
@@ -59,6 +60,32 @@ pub(crate) fn local_zone() -> Option<String> {
         .map(|tz| tz.trim_start_matches(':').to_owned())
         .filter(|tz| is_zone(tz))
         .or_else(|| iana_time_zone::get_timezone().ok())
+}
+
+/// Day names (`Mon-Fri`, `sat,sun`) as cron numbers (`1-5`, `6,0`): every cron parser reads
+/// numbers, not all read names.
+fn day_numbers(dow: &str) -> String {
+    const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let lower = word.to_ascii_lowercase();
+        match DAYS.iter().position(|d| *d == lower) {
+            Some(n) => out.push_str(&n.to_string()),
+            None => out.push_str(word),
+        }
+        word.clear();
+    };
+    for c in dow.chars() {
+        if c.is_ascii_alphabetic() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 fn is_zone(name: &str) -> bool {
@@ -120,8 +147,10 @@ mod tests {
     fn coders_documented_example() {
         assert_eq!(
             sched("9:30AM Mon-Fri Europe/Dublin"),
-            "CRON_TZ=Europe/Dublin 30 9 * * Mon-Fri"
+            "CRON_TZ=Europe/Dublin 30 9 * * 1-5"
         );
+        assert_eq!(sched("9:00 sat,SUN UTC"), "CRON_TZ=UTC 0 9 * * 6,0");
+        assert_eq!(sched("9:00 Mon-Wed,Fri UTC"), "CRON_TZ=UTC 0 9 * * 1-3,5");
     }
 
     #[test]

@@ -166,7 +166,6 @@ impl JobView {
                 if let JobView::Spinner(bar) = self {
                     bar.reset_elapsed();
                     bar.set_message(stage.clone());
-                    return;
                 }
                 format!("==> ⧗ {stage}")
             }
@@ -174,7 +173,12 @@ impl JobView {
                 let mark = if *ok { '✔' } else { '✘' };
                 format!("=== {mark} {stage} [{}]", format_elapsed(*took))
             }
-            StageEvent::Line(text) => format!("    {text}"),
+            StageEvent::Line(text) => text
+                .trim_end()
+                .lines()
+                .map(|l| format!("    {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
         };
         match self {
             JobView::Spinner(bar) => bar.println(line),

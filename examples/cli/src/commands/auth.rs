@@ -11,10 +11,13 @@ use crate::output;
 /// Logs in (creating the first user on a fresh deployment) and stores the session.
 pub(super) async fn login(ctx: &Ctx, args: LoginArgs) -> Result<()> {
     if let Some(LoginCommand::Token) = args.command {
-        let token = ctx.session()?.token.ok_or(CliError::NotLoggedIn)?;
+        let token = match ctx.global.token.clone() {
+            Some(token) => token,
+            None => ctx.config.session()?.ok_or(CliError::NotLoggedIn)?,
+        };
         return ctx.ui.result(&token);
     }
-    let url = match args.url.as_deref().or(ctx.global.url.as_deref()) {
+    let url = match args.deployment.as_deref().or(ctx.global.url.as_deref()) {
         Some(url) => normalize_url(url),
         None => ctx.config.url()?.ok_or(CliError::NoUrl)?,
     };

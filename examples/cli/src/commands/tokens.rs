@@ -72,7 +72,7 @@ async fn list(ctx: &Ctx, args: OutputArgs) -> Result<()> {
 /// Accepts a token's name, its id, or the whole `<id>-<secret>` token.
 async fn remove(ctx: &Ctx, args: TokensRemoveArgs) -> Result<()> {
     let client = ctx.client()?;
-    let id = match args.token.split_once('-') {
+    let id = match args.name_or_id.split_once('-') {
         Some((id, _)) => id.to_owned(),
         None => {
             let keys = client
@@ -81,15 +81,15 @@ async fn remove(ctx: &Ctx, args: TokensRemoveArgs) -> Result<()> {
                 .await
                 .map_err(CliError::api("list tokens"))?;
             keys.into_iter()
-                .find(|k| k.token_name == args.token || k.id == args.token)
+                .find(|k| k.token_name == args.name_or_id || k.id == args.name_or_id)
                 .map(|k| k.id)
-                .ok_or_else(|| CliError::Usage(format!("no token named {:?}", args.token)))?
+                .ok_or_else(|| CliError::Usage(format!("no token named {:?}", args.name_or_id)))?
         }
     };
     client
         .tokens()
         .delete("me", &id)
         .await
-        .map_err(CliError::api(format!("delete token {:?}", args.token)))?;
+        .map_err(CliError::api(format!("delete token {:?}", args.name_or_id)))?;
     ctx.ui.result("Token has been deleted.")
 }

@@ -20,6 +20,14 @@ use crate::schedule_spec::{autostart_schedule, local_zone};
 
 /// Creates a workspace from a template and follows its first build.
 pub(super) async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
+    // Local mistakes first: no network call for a command line that cannot work.
+    let parameters = parse_parameters(&args.parameters)?;
+    let ttl_ms = args.stop_after.as_deref().map(parse_ttl_ms).transpose()?;
+    let autostart_schedule = args
+        .start_at
+        .as_deref()
+        .map(|s| autostart_schedule(&[s.to_owned()], local_zone))
+        .transpose()?;
     let client = ctx.client()?;
     let workspace = match args.workspace.clone() {
         Some(w) => w,
@@ -57,13 +65,9 @@ pub(super) async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let request = CreateWorkspaceRequest {
         name: name.to_owned(),
         template_id: Some(template.id),
-        ttl_ms: args.stop_after.as_deref().map(parse_ttl_ms).transpose()?,
-        autostart_schedule: args
-            .start_at
-            .as_deref()
-            .map(|s| autostart_schedule(&[s.to_owned()], local_zone))
-            .transpose()?,
-        rich_parameter_values: parse_parameters(&args.parameters)?,
+        ttl_ms,
+        autostart_schedule,
+        rich_parameter_values: parameters,
         ..Default::default()
     };
     ctx.ui.confirm(
@@ -97,10 +101,9 @@ async fn follow_build(
                 .map_err(CliError::api("get build"))
         })
         .await?;
-    let what = format!("build #{} of {name:?}", build.build_number);
     if job.status != ProvisionerJobStatus::Succeeded {
         return Err(CliError::JobFailed {
-            what,
+            what: format!("build #{} of {name:?}", build.build_number),
             status: job.status.to_string(),
             message: job.error,
         });
@@ -112,7 +115,8 @@ async fn follow_build(
         _ => "is built",
     };
     ctx.ui.result(&format!(
-        "✔ Workspace {name:?} {state} ({what} took {})",
+        "✔ Workspace {name:?} {state} (build #{}, {})",
+        build.build_number,
         format_elapsed(took)
     ))
 }
@@ -146,9 +150,9 @@ async fn build(
 
 /// `coder start`.
 pub(super) async fn start(ctx: &Ctx, args: StartArgs) -> Result<()> {
+    let parameters = parse_parameters(&args.parameters)?;
     let client = ctx.client()?;
     let ws = find_workspace(&client, &args.workspace).await?;
-    let parameters = parse_parameters(&args.parameters)?;
     if ws.latest_build.status == WorkspaceStatus::Running && parameters.is_empty() {
         return ctx
             .ui
@@ -186,9 +190,9 @@ pub(super) async fn stop(ctx: &Ctx, args: WorkspaceYesArgs) -> Result<()> {
 
 /// `coder restart`: a stop build, then a start build.
 pub(super) async fn restart(ctx: &Ctx, args: StartArgs) -> Result<()> {
+    let parameters = parse_parameters(&args.parameters)?;
     let client = ctx.client()?;
     let ws = find_workspace(&client, &args.workspace).await?;
-    let parameters = parse_parameters(&args.parameters)?;
     ctx.ui.confirm(
         &format!("Restart workspace {:?}?", args.workspace),
         args.yes,
