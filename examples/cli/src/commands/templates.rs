@@ -1,0 +1,284 @@
+//! `coder templates init|push|list|versions list`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use coder_core::model::{
+    CreateTemplateRequest, CreateTemplateVersionRequest, ProvisionerJobStatus,
+    ProvisionerStorageMethod, ProvisionerType, Template,
+};
+
+use super::Ctx;
+use crate::archive::{detect_provisioner, tar_directory};
+use crate::cli::{
+    OutputArgs, OutputFormat, ProvisionerArg, TemplatesCommand, TemplatesInitArgs,
+    TemplatesPushArgs, VersionsCommand, VersionsListArgs,
+};
+use crate::duration::format_elapsed;
+use crate::error::{CliError, Result};
+use crate::{example, output};
+
+/// Dispatches `coder templates ...`.
+pub(super) async fn run(ctx: &Ctx, cmd: TemplatesCommand) -> Result<()> {
+    match cmd {
+        TemplatesCommand::Init(args) => init(ctx, args),
+        TemplatesCommand::Push(args) => push(ctx, args).await,
+        TemplatesCommand::List(args) => list(ctx, args).await,
+        TemplatesCommand::Versions(VersionsCommand::List(args)) => versions(ctx, args).await,
+    }
+}
+
+/// Writes the example template; never overwrites a file.
+fn init(ctx: &Ctx, args: TemplatesInitArgs) -> Result<()> {
+    let dir = args
+        .directory
+        .unwrap_or_else(|| PathBuf::from(example::DEFAULT_DIR));
+    for (name, _) in example::FILES {
+        let path = dir.join(name);
+        if path.exists() {
+            return Err(CliError::Usage(format!(
+                "{} already exists: choose another directory",
+                path.display()
+            )));
+        }
+    }
+    std::fs::create_dir_all(&dir).map_err(CliError::io(&dir))?;
+    for (name, contents) in example::FILES {
+        let path = dir.join(name);
+        std::fs::write(&path, contents).map_err(CliError::io(&path))?;
+    }
+    ctx.ui.result(&format!(
+        "Extracted the local example template to {}. Create your template by running:\n\n    \
+         cd {} && coder templates push {} -d .",
+        dir.display(),
+        dir.display(),
+        example::DEFAULT_DIR
+    ))
+}
+
+/// The template name `push` uses: the argument, else the directory's name.
+fn template_name(args: &TemplatesPushArgs) -> Result<String> {
+    if let Some(name) = &args.template {
+        return Ok(name.clone());
+    }
+    let dir = std::path::absolute(&args.directory).map_err(CliError::io(&args.directory))?;
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.is_empty() && args.directory != Path::new("-"))
+        .ok_or_else(|| {
+            CliError::Usage("pass the template's name: coder templates push <name>".into())
+        })
+}
+
+/// Uploads the directory, imports it as a new version, and creates the template or makes the
+/// version active.
+async fn push(ctx: &Ctx, args: TemplatesPushArgs) -> Result<()> {
+    let name = template_name(&args)?;
+    let from_stdin = args.directory == Path::new("-");
+    let provisioner = match (args.provisioner, from_stdin) {
+        (Some(p), _) => p,
+        (None, true) => {
+            return Err(CliError::Usage(
+                "pass --provisioner when reading the archive from stdin".into(),
+            ));
+        }
+        (None, false) => detect_provisioner(&args.directory)?,
+    };
+    let client = ctx.client()?;
+    let org = args.org.org.as_str();
+    let existing = match client.templates().get_by_name(org, &name).await {
+        Ok(t) => Some(t),
+        Err(coder_client::Error::NotFound(_)) => None,
+        Err(e) => return Err(CliError::api(format!("get template {name:?}"))(e)),
+    };
+    let question = match &existing {
+        Some(_) => format!(
+            "Upload {} as a new version of {name:?}?",
+            args.directory.display()
+        ),
+        None => format!(
+            "Create template {name:?} from {}?",
+            args.directory.display()
+        ),
+    };
+    ctx.ui.confirm(&question, args.yes)?;
+
+    let archive = if from_stdin {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .map_err(CliError::io("-"))?;
+        bytes
+    } else {
+        tar_directory(&args.directory)?
+    };
+    let size = archive.len();
+    let upload = client
+        .files()
+        .upload(archive)
+        .await
+        .map_err(CliError::api("upload the template"))?;
+    ctx.ui
+        .note(&format!("Uploaded {size} bytes ({})", upload.hash));
+
+    let request = CreateTemplateVersionRequest {
+        name: args.name.clone().unwrap_or_default(),
+        message: args.message.clone().unwrap_or_default(),
+        template_id: existing.as_ref().map(|t| t.id),
+        storage_method: ProvisionerStorageMethod::File,
+        file_id: upload.hash,
+        provisioner: provisioner_type(provisioner),
+        ..Default::default()
+    };
+    let version = client
+        .template_versions()
+        .create(org, &request)
+        .await
+        .map_err(CliError::api("create the template version"))?;
+    let versions = client.template_versions();
+    let (job, took) = ctx
+        .ui
+        .follow_job(versions.follow_logs(version.id, None), move || async move {
+            versions
+                .get(version.id)
+                .await
+                .map(|v| v.job)
+                .map_err(CliError::api("get the template version"))
+        })
+        .await?;
+    if job.status != ProvisionerJobStatus::Succeeded {
+        return Err(CliError::JobFailed {
+            what: format!("template version {:?} import", version.name),
+            status: job.status.to_string(),
+            message: job.error,
+        });
+    }
+    let summary = match existing {
+        None => {
+            let template = client
+                .templates()
+                .create(
+                    org,
+                    &CreateTemplateRequest {
+                        name: name.clone(),
+                        template_version_id: version.id,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(CliError::api(format!("create template {name:?}")))?;
+            format!(
+                "✔ Template {:?} created with version {:?} [{}]",
+                template.name,
+                version.name,
+                format_elapsed(took)
+            )
+        }
+        Some(template) if args.activate => {
+            client
+                .templates()
+                .set_active_version(template.id, version.id)
+                .await
+                .map_err(CliError::api(format!(
+                    "activate the new version of {name:?}"
+                )))?;
+            format!(
+                "✔ Template {name:?} updated: version {:?} is active [{}]",
+                version.name,
+                format_elapsed(took)
+            )
+        }
+        Some(_) => format!(
+            "✔ Template {name:?}: version {:?} imported (not activated) [{}]",
+            version.name,
+            format_elapsed(took)
+        ),
+    };
+    ctx.ui.result(&summary)
+}
+
+fn provisioner_type(p: ProvisionerArg) -> ProvisionerType {
+    match p {
+        ProvisionerArg::Terraform => ProvisionerType::Terraform,
+        ProvisionerArg::Process => ProvisionerType::Process,
+        ProvisionerArg::Echo => ProvisionerType::Echo,
+    }
+}
+
+async fn list(ctx: &Ctx, args: OutputArgs) -> Result<()> {
+    let client = ctx.client()?;
+    let templates = client
+        .templates()
+        .list()
+        .await
+        .map_err(CliError::api("list templates"))?;
+    if args.output == Some(OutputFormat::Json) {
+        return ctx.ui.result(output::json(&templates)?.trim_end());
+    }
+    if templates.is_empty() {
+        ctx.ui.note(
+            "No templates found! Create one:\n\n    coder templates init\n    coder templates push local -d local",
+        );
+        return Ok(());
+    }
+    let now = chrono::Utc::now();
+    let rows: Vec<Vec<String>> = templates
+        .iter()
+        .map(|t: &Template| {
+            vec![
+                t.name.clone(),
+                t.organization_name.clone(),
+                output::relative(t.updated_at, now),
+                format!(
+                    "{} developer{}",
+                    t.active_user_count,
+                    plural(t.active_user_count)
+                ),
+            ]
+        })
+        .collect();
+    let headers = ["name", "organization name", "last updated", "used by"];
+    ctx.ui.result(output::table(&headers, &rows).trim_end())
+}
+
+fn plural(n: i64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+async fn versions(ctx: &Ctx, args: VersionsListArgs) -> Result<()> {
+    let client = ctx.client()?;
+    let template = client
+        .templates()
+        .get_by_name(&args.org.org, &args.template)
+        .await
+        .map_err(CliError::api(format!("template {:?}", args.template)))?;
+    let versions = client
+        .templates()
+        .versions(template.id)
+        .await
+        .map_err(CliError::api(format!("versions of {:?}", args.template)))?;
+    if args.output.output == Some(OutputFormat::Json) {
+        return ctx.ui.result(output::json(&versions)?.trim_end());
+    }
+    let rows: Vec<Vec<String>> = versions
+        .iter()
+        .rev()
+        .map(|v| {
+            let active = if v.id == template.active_version_id {
+                "Active"
+            } else {
+                ""
+            };
+            vec![
+                v.name.clone(),
+                output::timestamp(v.created_at),
+                v.created_by.username.clone(),
+                v.job.status.to_string(),
+                active.to_owned(),
+            ]
+        })
+        .collect();
+    let headers = ["name", "created at", "created by", "status", "active"];
+    ctx.ui.result(output::table(&headers, &rows).trim_end())
+}

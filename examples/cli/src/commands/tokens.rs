@@ -1,0 +1,95 @@
+//! `coder tokens create|list|remove`.
+
+use coder_core::model::CreateTokenRequest;
+
+use super::Ctx;
+use crate::cli::{OutputArgs, OutputFormat, TokensCommand, TokensCreateArgs, TokensRemoveArgs};
+use crate::duration::parse_duration;
+use crate::error::{CliError, Result};
+use crate::output;
+
+/// Dispatches `coder tokens ...`.
+pub(super) async fn run(ctx: &Ctx, cmd: TokensCommand) -> Result<()> {
+    match cmd {
+        TokensCommand::Create(args) => create(ctx, args).await,
+        TokensCommand::List(args) => list(ctx, args).await,
+        TokensCommand::Remove(args) => remove(ctx, args).await,
+    }
+}
+
+async fn create(ctx: &Ctx, args: TokensCreateArgs) -> Result<()> {
+    let client = ctx.client()?;
+    // Coder's wire lifetime is nanoseconds; 0 lets the server pick its default.
+    let lifetime = match args.lifetime.as_deref() {
+        Some(text) => i64::try_from(parse_duration(text)?.as_nanos())
+            .map_err(|_| CliError::Usage(format!("lifetime {text:?} is too long")))?,
+        None => 0,
+    };
+    let request = CreateTokenRequest {
+        token_name: args.name.unwrap_or_default(),
+        lifetime,
+        ..Default::default()
+    };
+    let token = client
+        .tokens()
+        .create(&args.user, &request)
+        .await
+        .map_err(CliError::api("create token"))?;
+    ctx.ui.result(&token.key)
+}
+
+async fn list(ctx: &Ctx, args: OutputArgs) -> Result<()> {
+    let client = ctx.client()?;
+    let keys = client
+        .tokens()
+        .list("me")
+        .await
+        .map_err(CliError::api("list tokens"))?;
+    if args.output == Some(OutputFormat::Json) {
+        return ctx.ui.result(output::json(&keys)?.trim_end());
+    }
+    if keys.is_empty() {
+        ctx.ui
+            .note("No tokens found. Create one with: coder tokens create --name <name>");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = keys
+        .iter()
+        .map(|k| {
+            vec![
+                k.id.clone(),
+                k.token_name.clone(),
+                output::timestamp(k.last_used),
+                output::timestamp(k.expires_at),
+                output::timestamp(k.created_at),
+            ]
+        })
+        .collect();
+    let headers = ["id", "name", "last used", "expires at", "created at"];
+    ctx.ui.result(output::table(&headers, &rows).trim_end())
+}
+
+/// Accepts a token's name, its id, or the whole `<id>-<secret>` token.
+async fn remove(ctx: &Ctx, args: TokensRemoveArgs) -> Result<()> {
+    let client = ctx.client()?;
+    let id = match args.name_or_id.split_once('-') {
+        Some((id, _)) => id.to_owned(),
+        None => {
+            let keys = client
+                .tokens()
+                .list("me")
+                .await
+                .map_err(CliError::api("list tokens"))?;
+            keys.into_iter()
+                .find(|k| k.token_name == args.name_or_id || k.id == args.name_or_id)
+                .map(|k| k.id)
+                .ok_or_else(|| CliError::Usage(format!("no token named {:?}", args.name_or_id)))?
+        }
+    };
+    client
+        .tokens()
+        .delete("me", &id)
+        .await
+        .map_err(CliError::api(format!("delete token {:?}", args.name_or_id)))?;
+    ctx.ui.result("Token has been deleted.")
+}

@@ -1,0 +1,480 @@
+//! `coder create|list|show|start|stop|restart|delete`: workspaces and their builds.
+
+use coder_client::Client;
+use coder_core::model::{
+    CreateWorkspaceBuildReason, CreateWorkspaceBuildRequest, CreateWorkspaceRequest,
+    ProvisionerJobStatus, Workspace, WorkspaceBuild, WorkspaceBuildParameter, WorkspaceStatus,
+    WorkspaceTransition,
+};
+use coder_core::schedule::Schedule;
+
+use super::{Ctx, find_workspace, split_workspace};
+use crate::cli::{
+    CreateArgs, DeleteArgs, ListArgs, OutputFormat, StartArgs, WorkspaceArg, WorkspaceYesArgs,
+};
+use crate::duration::{format_elapsed, format_ms, parse_ttl_ms};
+use crate::error::{CliError, Result};
+use crate::output;
+use crate::params::parse_parameters;
+use crate::schedule_spec::{autostart_schedule, local_zone};
+
+/// Creates a workspace from a template and follows its first build.
+pub(super) async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
+    // Local mistakes first: no network call for a command line that cannot work.
+    let parameters = parse_parameters(&args.parameters)?;
+    let ttl_ms = args.stop_after.as_deref().map(parse_ttl_ms).transpose()?;
+    let autostart_schedule = args
+        .start_at
+        .as_deref()
+        .map(|s| autostart_schedule(&[s.to_owned()], local_zone))
+        .transpose()?;
+    let client = ctx.client()?;
+    let workspace = match args.workspace.clone() {
+        Some(w) => w,
+        None => ctx
+            .ui
+            .ask("Specify a name for your workspace", "<workspace>")?,
+    };
+    let (owner, name) = split_workspace(&workspace)?;
+    let template_name = match args.template.clone() {
+        Some(t) => t,
+        None => {
+            let names: Vec<String> = client
+                .templates()
+                .list()
+                .await
+                .map_err(CliError::api("list templates"))?
+                .into_iter()
+                .map(|t| t.name)
+                .collect();
+            return Err(CliError::Usage(format!(
+                "pass --template <name>; available: {}",
+                if names.is_empty() {
+                    "none (run `coder templates push`)".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            )));
+        }
+    };
+    let template = client
+        .templates()
+        .get_by_name(&args.org.org, &template_name)
+        .await
+        .map_err(CliError::api(format!("template {template_name:?}")))?;
+    let request = CreateWorkspaceRequest {
+        name: name.to_owned(),
+        template_id: Some(template.id),
+        ttl_ms,
+        autostart_schedule,
+        rich_parameter_values: parameters,
+        ..Default::default()
+    };
+    ctx.ui.confirm(
+        &format!("Create workspace {workspace:?} from template {template_name:?}?"),
+        args.yes,
+    )?;
+    let ws = client
+        .workspaces()
+        .create(owner, &request)
+        .await
+        .map_err(CliError::api(format!("create workspace {workspace:?}")))?;
+    follow_build(ctx, &client, &ws.name, &ws.latest_build).await
+}
+
+/// Follows a build to its end; prints a one-line summary, or fails with the job's error.
+async fn follow_build(
+    ctx: &Ctx,
+    client: &Client,
+    name: &str,
+    build: &WorkspaceBuild,
+) -> Result<()> {
+    let id = build.id;
+    let builds = client.builds();
+    let (job, took) = ctx
+        .ui
+        .follow_job(builds.follow_logs(id, None), move || async move {
+            builds
+                .get(id)
+                .await
+                .map(|b| b.job)
+                .map_err(CliError::api("get build"))
+        })
+        .await?;
+    if job.status != ProvisionerJobStatus::Succeeded {
+        return Err(CliError::JobFailed {
+            what: format!("build #{} of {name:?}", build.build_number),
+            status: job.status.to_string(),
+            message: job.error,
+        });
+    }
+    let state = match build.transition {
+        WorkspaceTransition::Start => "is running",
+        WorkspaceTransition::Stop => "is stopped",
+        WorkspaceTransition::Delete => "has been deleted",
+        _ => "is built",
+    };
+    ctx.ui.result(&format!(
+        "✔ Workspace {name:?} {state} (build #{}, {})",
+        build.build_number,
+        format_elapsed(took)
+    ))
+}
+
+/// Starts a build of `transition` on `ws` and follows it.
+async fn build(
+    ctx: &Ctx,
+    client: &Client,
+    ws: &Workspace,
+    transition: WorkspaceTransition,
+    parameters: Vec<WorkspaceBuildParameter>,
+    orphan: bool,
+) -> Result<()> {
+    let request = CreateWorkspaceBuildRequest {
+        transition: transition.clone(),
+        rich_parameter_values: parameters,
+        orphan,
+        reason: Some(CreateWorkspaceBuildReason::Cli),
+        ..Default::default()
+    };
+    let build = client
+        .builds()
+        .create(ws.id, &request)
+        .await
+        .map_err(CliError::api(format!(
+            "{transition} workspace {:?}",
+            ws.name
+        )))?;
+    follow_build(ctx, client, &ws.name, &build).await
+}
+
+/// `coder start`.
+pub(super) async fn start(ctx: &Ctx, args: StartArgs) -> Result<()> {
+    let parameters = parse_parameters(&args.parameters)?;
+    let client = ctx.client()?;
+    let ws = find_workspace(&client, &args.workspace).await?;
+    if ws.latest_build.status == WorkspaceStatus::Running && parameters.is_empty() {
+        return ctx
+            .ui
+            .result(&format!("Workspace {:?} is already running", ws.name));
+    }
+    build(
+        ctx,
+        &client,
+        &ws,
+        WorkspaceTransition::Start,
+        parameters,
+        false,
+    )
+    .await
+}
+
+/// `coder stop`.
+pub(super) async fn stop(ctx: &Ctx, args: WorkspaceYesArgs) -> Result<()> {
+    let client = ctx.client()?;
+    let ws = find_workspace(&client, &args.workspace).await?;
+    ctx.ui.confirm(
+        &format!("Confirm stop workspace {:?}?", args.workspace),
+        args.yes,
+    )?;
+    build(
+        ctx,
+        &client,
+        &ws,
+        WorkspaceTransition::Stop,
+        Vec::new(),
+        false,
+    )
+    .await
+}
+
+/// `coder restart`: a stop build, then a start build.
+pub(super) async fn restart(ctx: &Ctx, args: StartArgs) -> Result<()> {
+    let parameters = parse_parameters(&args.parameters)?;
+    let client = ctx.client()?;
+    let ws = find_workspace(&client, &args.workspace).await?;
+    ctx.ui.confirm(
+        &format!("Restart workspace {:?}?", args.workspace),
+        args.yes,
+    )?;
+    build(
+        ctx,
+        &client,
+        &ws,
+        WorkspaceTransition::Stop,
+        Vec::new(),
+        false,
+    )
+    .await?;
+    build(
+        ctx,
+        &client,
+        &ws,
+        WorkspaceTransition::Start,
+        parameters,
+        false,
+    )
+    .await
+}
+
+/// `coder delete`.
+pub(super) async fn delete(ctx: &Ctx, args: DeleteArgs) -> Result<()> {
+    let client = ctx.client()?;
+    let ws = find_workspace(&client, &args.workspace).await?;
+    ctx.ui.confirm(
+        &format!("Confirm delete workspace {:?}?", args.workspace),
+        args.yes,
+    )?;
+    build(
+        ctx,
+        &client,
+        &ws,
+        WorkspaceTransition::Delete,
+        Vec::new(),
+        args.orphan,
+    )
+    .await
+}
+
+/// `coder list`: a table, or Coder's `Workspace` objects as a JSON array.
+pub(super) async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
+    let client = ctx.client()?;
+    let query = if args.all { "" } else { args.search.as_str() };
+    let response = client
+        .workspaces()
+        .list(query)
+        .await
+        .map_err(CliError::api("list workspaces"))?;
+    let now = chrono::Utc::now();
+    if args.output.output == Some(OutputFormat::Json) {
+        return ctx
+            .ui
+            .result(render_list_json(&response.workspaces)?.trim_end());
+    }
+    if response.workspaces.is_empty() {
+        ctx.ui.note(
+            "No workspaces found! Create one:\n\n    coder create <name> --template <template>",
+        );
+        return Ok(());
+    }
+    ctx.ui
+        .result(render_list_table(&response.workspaces, now).trim_end())
+}
+
+/// `list -o json`: the workspaces exactly as the API returns them.
+pub(crate) fn render_list_json(workspaces: &[Workspace]) -> Result<String> {
+    output::json(workspaces)
+}
+
+/// `list`'s table, with Coder's default columns.
+pub(crate) fn render_list_table(
+    workspaces: &[Workspace],
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let rows: Vec<Vec<String>> = workspaces
+        .iter()
+        .map(|ws| {
+            let status = &ws.latest_build.status;
+            let healthy = if *status == WorkspaceStatus::Running {
+                ws.health.healthy.to_string()
+            } else {
+                String::new()
+            };
+            vec![
+                format!("{}/{}", ws.owner_name, ws.name),
+                ws.template_name.clone(),
+                display_status(status),
+                healthy,
+                output::relative(ws.latest_build.created_at, now),
+                ws.latest_build.template_version_name.clone(),
+                ws.outdated.to_string(),
+                starts_at(ws),
+                stops_after(ws),
+            ]
+        })
+        .collect();
+    let headers = [
+        "workspace",
+        "template",
+        "status",
+        "healthy",
+        "last built",
+        "current version",
+        "outdated",
+        "starts at",
+        "stops after",
+    ];
+    output::table(&headers, &rows)
+}
+
+/// Coder's display status: `Started` for a running workspace, else the status capitalised.
+fn display_status(status: &WorkspaceStatus) -> String {
+    if *status == WorkspaceStatus::Running {
+        return "Started".to_owned();
+    }
+    let s = status.to_string();
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The autostart schedule's summary, or `-`.
+pub(super) fn starts_at(ws: &Workspace) -> String {
+    ws.autostart_schedule
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| Schedule::parse_weekly(s).map_or_else(|_| s.to_owned(), |s| s.summary()))
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+/// The autostop TTL, or `-`.
+pub(super) fn stops_after(ws: &Workspace) -> String {
+    ws.ttl_ms
+        .filter(|ms| *ms > 0)
+        .map(format_ms)
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+/// `coder show`: the workspace, its latest build, resources and agents.
+pub(super) async fn show(ctx: &Ctx, args: WorkspaceArg) -> Result<()> {
+    let client = ctx.client()?;
+    let ws = find_workspace(&client, &args.workspace).await?;
+    ctx.ui
+        .result(render_show(&ws, chrono::Utc::now()).trim_end())
+}
+
+fn render_show(ws: &Workspace, now: chrono::DateTime<chrono::Utc>) -> String {
+    let b = &ws.latest_build;
+    let mut out = output::table(
+        &[
+            "workspace",
+            "template",
+            "version",
+            "status",
+            "build",
+            "last built",
+        ],
+        &[vec![
+            format!("{}/{}", ws.owner_name, ws.name),
+            ws.template_name.clone(),
+            format!(
+                "{}{}",
+                b.template_version_name,
+                if ws.outdated { " (outdated)" } else { "" }
+            ),
+            display_status(&b.status),
+            format!(
+                "#{} {} by {}",
+                b.build_number, b.transition, b.initiator_name
+            ),
+            output::relative(b.created_at, now),
+        ]],
+    );
+    if !b.job.error.is_empty() {
+        out.push_str(&format!("\nError: {}\n", b.job.error));
+    }
+    let visible: Vec<_> = b.resources.iter().filter(|r| !r.hide).collect();
+    if !visible.is_empty() {
+        let rows: Vec<Vec<String>> = visible
+            .iter()
+            .flat_map(|r| {
+                let resource = format!("{}.{}", r.type_, r.name);
+                let mut rows = vec![vec![resource, String::new(), String::new()]];
+                rows.extend(r.agents.iter().map(|a| {
+                    vec![
+                        format!("└─ agent {}", a.name),
+                        a.status.to_string(),
+                        a.lifecycle_state.to_string(),
+                    ]
+                }));
+                rows
+            })
+            .collect();
+        out.push('\n');
+        out.push_str(&output::table(&["resource", "status", "lifecycle"], &rows));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use coder_core::model::WorkspaceBuild;
+
+    use super::*;
+
+    fn workspace() -> Workspace {
+        Workspace {
+            id: "2b1e8f5a-8f7e-4a7c-9a57-1c2d3e4f5a6b".parse().unwrap(),
+            name: "dev".into(),
+            owner_name: "admin".into(),
+            template_name: "local".into(),
+            autostart_schedule: Some("CRON_TZ=Europe/Dublin 30 9 * * 1-5".into()),
+            ttl_ms: Some(28_800_000),
+            latest_build: WorkspaceBuild {
+                build_number: 1,
+                status: WorkspaceStatus::Running,
+                template_version_name: "v1".into(),
+                created_at: "2026-01-27T11:00:00Z".parse().unwrap(),
+                ..Default::default()
+            },
+            health: coder_core::model::WorkspaceHealth {
+                healthy: true,
+                failing_agents: vec![],
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn json_output_is_an_array_of_coders_workspace_objects() {
+        let ws = workspace();
+        let text = render_list_json(std::slice::from_ref(&ws)).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let array = value.as_array().expect("a JSON array");
+        assert_eq!(array.len(), 1);
+        let obj = &array[0];
+        assert_eq!(obj["id"], "2b1e8f5a-8f7e-4a7c-9a57-1c2d3e4f5a6b");
+        assert_eq!(obj["name"], "dev");
+        assert_eq!(obj["owner_name"], "admin");
+        assert_eq!(obj["latest_build"]["status"], "running");
+        assert_eq!(obj["latest_build"]["build_number"], 1);
+        assert_eq!(obj["ttl_ms"], 28_800_000);
+        assert_eq!(
+            obj["autostart_schedule"],
+            "CRON_TZ=Europe/Dublin 30 9 * * 1-5"
+        );
+        // Round-trips into the SDK's model: scripts and the SDK agree on the shape.
+        let back: Vec<Workspace> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, vec![ws]);
+        assert_eq!(render_list_json(&[]).unwrap(), "[]\n");
+    }
+
+    #[test]
+    fn table_output_has_coders_default_columns() {
+        let now = "2026-01-27T12:00:00Z".parse().unwrap();
+        let mut stopped = workspace();
+        stopped.name = "old".into();
+        stopped.autostart_schedule = None;
+        stopped.ttl_ms = None;
+        stopped.latest_build.status = WorkspaceStatus::Stopped;
+        let table = render_list_table(&[workspace(), stopped], now);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[0],
+            "WORKSPACE  TEMPLATE  STATUS   HEALTHY  LAST BUILT  CURRENT VERSION  OUTDATED  \
+             STARTS AT                      STOPS AFTER"
+        );
+        assert_eq!(
+            lines[1],
+            "admin/dev  local     Started  true     1h ago      v1               false     \
+             9:30 AM Mon-Fri Europe/Dublin  8h"
+        );
+        assert_eq!(
+            lines[2],
+            "admin/old  local     Stopped           1h ago      v1               false     \
+             -                              -"
+        );
+    }
+}

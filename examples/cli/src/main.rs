@@ -1,0 +1,44 @@
+//! `coder`: Coder's command-line tool over this project's Rust SDK (`coder-client`).
+//!
+//! Commands and flags follow Coder's own CLI. The session is stored like Coder's (files
+//! `url` and `session` in `--global-config`, mode 0600); errors print one clear line and
+//! exit non-zero; `-o json` prints the API's own objects.
+
+mod archive;
+mod cli;
+mod commands;
+mod config;
+mod duration;
+mod error;
+mod example;
+mod output;
+mod params;
+mod schedule_spec;
+mod stages;
+mod ui;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let ui = ui::Ui::detect(cli.global.quiet, cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli, ui)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.render(ui.verbose));
+            e.exit_code()
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Runs the built `coder` binary the way a user or a script does, against nothing but a
+//! temporary config directory (and, for the transport error, a closed port). End-to-end tests
+//! against the reference server use the same [`coder`] helper with `--url` pointing at it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The binary with a clean environment: no session from the developer's machine leaks in.
+fn coder(config: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coder"));
+    for var in [
+        "CODER_URL",
+        "CODER_SESSION_TOKEN",
+        "CODER_CONFIG_DIR",
+        "CODER_VERBOSE",
+        "CODER_QUIET",
+        "CODER_ORGANIZATION",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("CODER_CONFIG_DIR", config);
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("run coder");
+    (
+        status.code().expect("exit code"),
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+#[test]
+fn session_token_precedence_is_flag_then_env_then_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("coderv2");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("url"), "http://127.0.0.1:3000").unwrap();
+    std::fs::write(config.join("session"), "file-token").unwrap();
+
+    let (code, out, _) = run(coder(&config).args(["login", "token"]));
+    assert_eq!((code, out.as_str()), (0, "file-token\n"));
+
+    let (code, out, _) = run(coder(&config)
+        .env("CODER_SESSION_TOKEN", "env-token")
+        .args(["login", "token"]));
+    assert_eq!((code, out.as_str()), (0, "env-token\n"));
+
+    let (code, out, _) = run(coder(&config)
+        .env("CODER_SESSION_TOKEN", "env-token")
+        .args(["login", "token", "--token", "flag-token"]));
+    assert_eq!((code, out.as_str()), (0, "flag-token\n"));
+}
+
+#[test]
+fn not_logged_in_is_one_line_and_exit_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(coder(tmp.path()).args(["login", "token"]));
+    assert_eq!(code, 1);
+    assert_eq!(out, "");
+    assert_eq!(
+        err,
+        "error: you are not logged in: run `coder login <url>`, or pass --token or set \
+         CODER_SESSION_TOKEN\n"
+    );
+    let (code, _, err) = run(coder(tmp.path()).arg("whoami"));
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        "error: no deployment URL: run `coder login <url>`, or pass --url or set CODER_URL\n"
+    );
+}
+
+#[test]
+fn a_wrong_url_is_one_clear_line_and_exit_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    let (code, out, err) = run(coder(tmp.path()).args([
+        "--url",
+        "http://127.0.0.1:1",
+        "--token",
+        "abcdefghij-secret",
+        "list",
+    ]));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(out, "");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: list workspaces: cannot reach http://127.0.0.1:1: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn usage_mistakes_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(coder(tmp.path()).args(["list", "-o", "yaml"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid value 'yaml'"), "{err}");
+    let (code, _, err) = run(coder(tmp.path()).args([
+        "--url",
+        "http://127.0.0.1:1",
+        "--token",
+        "t",
+        "create",
+        "dev",
+        "-t",
+        "local",
+        "--parameter",
+        "novalue",
+    ]));
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn templates_init_writes_the_example_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("local");
+    let (code, out, err) = run(coder(tmp.path()).args(["templates", "init"]).arg(&dir));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("coder templates push local -d ."), "{out}");
+    let manifest = std::fs::read_to_string(dir.join("coder-template.toml")).unwrap();
+    assert!(manifest.contains("[[agents]]"), "{manifest}");
+    assert!(dir.join("README.md").is_file());
+
+    let (code, _, err) = run(coder(tmp.path()).args(["templates", "init"]).arg(&dir));
+    assert_eq!(code, 2);
+    assert!(err.contains("already exists"), "{err}");
+}
+
+#[test]
+fn completion_scripts_cover_the_commands() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out, _) = run(coder(tmp.path()).args(["completion", "--shell", "bash"]));
+    assert_eq!(code, 0);
+    for word in [
+        "templates",
+        "schedule",
+        "--global-config",
+        "--first-user-username",
+    ] {
+        assert!(out.contains(word), "bash completion lacks {word}");
+    }
+}
