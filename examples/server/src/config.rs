@@ -23,7 +23,8 @@ pub struct Config {
     pub max_failed_logins: u32,
     /// The window for counting failed logins.
     pub login_window: Duration,
-    /// How many provisioner jobs this server runs at once.
+    /// How many provisioner jobs this server runs at once (`--provisioner-daemons`); 0 runs
+    /// none (jobs stay pending until another replica takes them).
     pub job_concurrency: usize,
     /// Session lifetime of a password login.
     pub session_lifetime: Duration,

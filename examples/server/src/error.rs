@@ -58,6 +58,10 @@ pub enum Error {
     /// `429`: rate limited.
     #[error("{0}")]
     TooManyRequests(String),
+    /// A provisioner job stopped because it was canceled (internal; `400` if it ever reaches
+    /// a client).
+    #[error("The job was canceled.")]
+    Cancelled,
     /// `500`: a database failure.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -102,6 +106,22 @@ impl Error {
         }
     }
 
+    /// The same error with another top-level message (keeps validations).
+    pub fn with_message(self, message: impl Into<String>) -> Self {
+        match self {
+            Self::BadRequest {
+                detail,
+                validations,
+                ..
+            } => Self::BadRequest {
+                message: message.into(),
+                detail,
+                validations,
+            },
+            other => other,
+        }
+    }
+
     /// A `409` with only a message.
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::Conflict {
@@ -113,7 +133,7 @@ impl Error {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::BadRequest { .. } | Self::Cancelled => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound | Self::NotFoundRoute => StatusCode::NOT_FOUND,

@@ -3,6 +3,7 @@
 //! - [`store`]: one `Store` over SQLite (embedded default) or PostgreSQL, versioned migrations.
 //! - [`api`]: the HTTP routes, with Coder's paths, bodies, status codes and error shape.
 //! - [`auth`]: API keys, password hashing, session extraction, failed-login limiting.
+//! - [`runner`]: the job runner; [`process`]: the local process provisioner.
 //! - [`views`]: stored rows turned into Coder's wire objects with derived fields.
 //! - [`server`]: [`serve`] — start-up, recovery, graceful shutdown.
 //!
@@ -18,7 +19,11 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod process;
 pub mod pubsub;
+pub mod runner;
+pub mod schedule;
+pub mod search;
 pub mod server;
 pub mod state;
 pub mod store;

@@ -21,6 +21,9 @@ struct Args {
     /// The directory to cache temporary files and the embedded database.
     #[arg(long, env = "CODER_CACHE_DIRECTORY")]
     cache_dir: Option<PathBuf>,
+    /// Number of provisioner daemons to create on start (jobs run concurrently).
+    #[arg(long, env = "CODER_PROVISIONER_DAEMONS", default_value_t = 3)]
+    provisioner_daemons: usize,
 }
 
 #[tokio::main]
@@ -36,6 +39,7 @@ async fn main() -> std::process::ExitCode {
     let mut config = Config::new(args.cache_dir.unwrap_or_else(Config::default_cache_dir));
     config.access_url = args.access_url.filter(|u| !u.is_empty());
     config.postgres_url = args.postgres_url.filter(|u| !u.is_empty());
+    config.job_concurrency = args.provisioner_daemons;
     let listener = match tokio::net::TcpListener::bind(&args.http_address).await {
         Ok(l) => l,
         Err(e) => {

@@ -42,7 +42,12 @@ pub async fn build_state(listener: &TcpListener, config: Config) -> Result<AppSt
         config.max_failed_logins,
         config.login_window,
     ));
+    let process = Arc::new(crate::process::ProcessProvisioner::new(
+        config.workspaces_dir(),
+        config.stop_timeout,
+    ));
     Ok(AppState {
+        process,
         store,
         access_url,
         deployment_id,
@@ -66,12 +71,22 @@ pub async fn serve_with_shutdown(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let state = build_state(&listener, config).await?;
+    let recovered = crate::runner::recover_orphaned_jobs(&state).await?;
+    if recovered > 0 {
+        tracing::warn!(
+            recovered,
+            "failed jobs left running by a previous server process"
+        );
+    }
+    let runner = crate::runner::Runner::start(state.clone());
     let app = crate::api::router(state.clone());
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(|e| crate::error::Error::Internal(format!("serving: {e}")))?;
+        .map_err(|e| crate::error::Error::Internal(format!("serving: {e}")));
+    runner.shutdown(std::time::Duration::from_secs(5)).await;
     state.store.close().await;
+    served?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::auth::LoginLimiter;
 use crate::config::Config;
+use crate::process::ProcessProvisioner;
 use crate::pubsub::Events;
 use crate::store::Store;
 
@@ -29,4 +30,6 @@ pub struct AppState {
     pub jobs_queued: Arc<Notify>,
     /// Failed-login counter.
     pub login_limiter: Arc<LoginLimiter>,
+    /// The local process provisioner.
+    pub process: Arc<ProcessProvisioner>,
 }

@@ -1,8 +1,13 @@
 //! The HTTP API: Coder's `/api/v2` routes, request extractors with Coder-shaped errors, and
 //! the response middleware every route shares.
 
+mod files;
+mod logs;
 mod orgs;
+mod templates;
 mod users;
+mod watch;
+mod workspaces;
 
 use std::collections::HashMap;
 
@@ -11,7 +16,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post, put};
 use coder_core::model::{BuildInfoResponse, Response};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -104,6 +109,7 @@ async fn version_header(req: Request, next: axum::middleware::Next) -> HttpRespo
 
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
+    let file_limit = state.config.max_file_size;
     let json_limit = state.config.max_json_body;
     let api = Router::new()
         .route("/", get(root))
@@ -131,6 +137,81 @@ pub fn router(state: AppState) -> Router {
         .route("/organizations", get(orgs::list))
         .route("/organizations/{org}", get(orgs::get))
         .route("/organizations/{org}/members", get(orgs::members))
+        .route(
+            "/organizations/{org}/templateversions",
+            post(templates::create_version),
+        )
+        .route(
+            "/organizations/{org}/templates",
+            get(templates::list_org).post(templates::create),
+        )
+        .route(
+            "/organizations/{org}/templates/{name}",
+            get(templates::get_by_name),
+        )
+        // files
+        .route(
+            "/files",
+            post(files::upload).layer(DefaultBodyLimit::max(file_limit)),
+        )
+        .route("/files/{id}", get(files::download))
+        // template versions and templates
+        .route("/templateversions/{id}", get(templates::get_version))
+        .route(
+            "/templateversions/{id}/cancel",
+            patch(templates::cancel_version),
+        )
+        .route("/templateversions/{id}/logs", get(logs::version_logs))
+        .route(
+            "/templateversions/{id}/resources",
+            get(templates::version_resources),
+        )
+        .route(
+            "/templateversions/{id}/rich-parameters",
+            get(templates::version_parameters),
+        )
+        .route("/templates", get(templates::list))
+        .route(
+            "/templates/{id}",
+            get(templates::get)
+                .patch(templates::update)
+                .delete(templates::delete),
+        )
+        .route(
+            "/templates/{id}/versions",
+            get(templates::list_versions).patch(templates::set_active_version),
+        )
+        .route(
+            "/templates/{id}/versions/{name}",
+            get(templates::version_by_name),
+        )
+        // workspaces and builds
+        .route("/users/{user}/workspaces", post(workspaces::create))
+        .route(
+            "/users/{user}/workspace/{name}",
+            get(workspaces::get_by_name),
+        )
+        .route("/workspaces", get(workspaces::list))
+        .route("/workspaces/{id}", get(workspaces::get))
+        .route(
+            "/workspaces/{id}/builds",
+            get(workspaces::list_builds).post(workspaces::create_build),
+        )
+        .route("/workspaces/{id}/ttl", put(workspaces::put_ttl))
+        .route("/workspaces/{id}/autostart", put(workspaces::put_autostart))
+        .route("/workspaces/{id}/extend", put(workspaces::put_extend))
+        .route("/workspaces/{id}/watch", get(watch::sse))
+        .route("/workspaces/{id}/watch-ws", get(watch::ws))
+        .route("/workspacebuilds/{id}", get(workspaces::get_build))
+        .route(
+            "/workspacebuilds/{id}/cancel",
+            patch(workspaces::cancel_build),
+        )
+        .route("/workspacebuilds/{id}/logs", get(logs::build_logs))
+        .route(
+            "/workspacebuilds/{id}/parameters",
+            get(workspaces::build_parameters),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(json_limit));
     Router::new()

@@ -356,3 +356,15 @@ impl Store {
         }
     }
 }
+
+impl Store {
+    /// Soft-deletes a template (its name becomes free).
+    pub async fn delete_template(&self, id: Uuid, now: Timestamp) -> Result<()> {
+        sqlx::query("UPDATE templates SET deleted = 1, updated_at = $1 WHERE id = $2")
+            .bind(ts(now))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

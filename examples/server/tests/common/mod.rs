@@ -301,3 +301,116 @@ pub async fn decode(r: reqwest::Response) -> (u16, serde_json::Value) {
     };
     (status, body)
 }
+
+/// The tar of a template directory (paths relative to it), as `coder templates push` sends.
+pub fn tar_dir(dir: &std::path::Path) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.append_dir_all(".", dir).expect("tar");
+    builder.into_inner().expect("tar")
+}
+
+/// The tar of a template made of a manifest text.
+pub fn tar_manifest(manifest: &str) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_ustar();
+    header.set_size(manifest.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    builder
+        .append_data(&mut header, "coder-template.toml", manifest.as_bytes())
+        .expect("tar");
+    builder.into_inner().expect("tar")
+}
+
+/// The shipped example template's directory.
+pub fn example_template_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/local")
+}
+
+impl TestServer {
+    /// Uploads a tar; returns (status, file id).
+    pub async fn upload(&self, token: &str, tar: Vec<u8>) -> (u16, String) {
+        let r = self
+            .client
+            .post(self.api("/files"))
+            .header("Coder-Session-Token", token)
+            .header("Content-Type", "application/x-tar")
+            .body(tar)
+            .send()
+            .await
+            .expect("upload");
+        let (status, body) = decode(r).await;
+        (status, body["hash"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Polls `path` until `pred` holds on the JSON body (10 s at most).
+    pub async fn wait_for(
+        &self,
+        token: &str,
+        path: &str,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let mut last = serde_json::Value::Null;
+        for _ in 0..400 {
+            let (_, body) = self.get(token, path).await;
+            if pred(&body) {
+                return body;
+            }
+            last = body;
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("timed out waiting on {path}; last body: {last}");
+    }
+
+    /// Uploads `tar`, creates a version and waits for its import to end; returns the version.
+    pub async fn import(&self, token: &str, tar: Vec<u8>) -> serde_json::Value {
+        let (status, file_id) = self.upload(token, tar).await;
+        assert!(status == 201 || status == 200, "upload: {status}");
+        let (status, version) = self
+            .post(
+                token,
+                "/organizations/default/templateversions",
+                serde_json::json!({"storage_method":"file","provisioner":"process","file_id": file_id}),
+            )
+            .await;
+        assert_eq!(status, 201, "{version}");
+        let id = version["id"].as_str().expect("id").to_owned();
+        self.wait_for(token, &format!("/templateversions/{id}"), |v| {
+            matches!(
+                v["job"]["status"].as_str(),
+                Some("succeeded" | "failed" | "canceled")
+            )
+        })
+        .await
+    }
+
+    /// Imports the example template and creates template `name` from it.
+    pub async fn example_template(&self, token: &str, name: &str) -> serde_json::Value {
+        let version = self.import(token, tar_dir(&example_template_dir())).await;
+        assert_eq!(version["job"]["status"], "succeeded", "{version}");
+        let (status, template) = self
+            .post(
+                token,
+                "/organizations/default/templates",
+                serde_json::json!({"name": name, "template_version_id": version["id"]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{template}");
+        template
+    }
+
+    /// Waits until the workspace's latest build reaches `status`.
+    pub async fn wait_status(
+        &self,
+        token: &str,
+        workspace_id: &str,
+        status: &str,
+    ) -> serde_json::Value {
+        self.wait_for(
+            token,
+            &format!("/workspaces/{workspace_id}?include_deleted=true"),
+            |w| w["latest_build"]["status"] == status,
+        )
+        .await
+    }
+}
