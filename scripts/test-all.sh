@@ -115,6 +115,7 @@ suite_postgres_setup
 suite_rust
 check fmt cargo fmt --all --check
 check clippy cargo clippy --workspace --all-targets -- -D warnings
+check server-smoke bash examples/server/scripts/smoke.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
