@@ -875,3 +875,72 @@ async fn jobs_left_running_by_a_dead_server_are_failed_on_start() {
     .await;
     s.wait_status(&owner, id, "deleted").await;
 }
+
+#[tokio::test]
+async fn a_running_build_honours_cancel() {
+    let s = TestServer::start(Db::Sqlite).await;
+    let owner = s.first_user().await;
+    // Twenty agents take about two seconds to start: long enough to cancel in the middle.
+    let manifest: String = (0..20)
+        .map(|i| format!("[[agents]]\nname = \"a{i}\"\ncommand = \"sleep 30\"\n"))
+        .collect();
+    let v = s.import(&owner, common::tar_manifest(&manifest)).await;
+    assert_eq!(v["job"]["status"], "succeeded", "{v}");
+    let (_, t) = s
+        .post(
+            &owner,
+            "/organizations/default/templates",
+            json!({"name":"slow","template_version_id": v["id"]}),
+        )
+        .await;
+    let (_, ws) = s
+        .post(
+            &owner,
+            "/users/me/workspaces",
+            json!({"name":"dev","template_id": t["id"]}),
+        )
+        .await;
+    let id = ws["id"].as_str().unwrap();
+    let build_id = ws["latest_build"]["id"].as_str().unwrap();
+    s.wait_status(&owner, id, "starting").await;
+    let (status, body) = s
+        .send(
+            Method::PATCH,
+            &owner,
+            &format!("/workspacebuilds/{build_id}/cancel?expect_status=running"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            json!({"message": "Job has been marked as canceled..."})
+        )
+    );
+    let ws = s.wait_status(&owner, id, "canceled").await;
+    assert_eq!(ws["latest_build"]["job"]["status"], "canceled");
+    let (_, logs) = s
+        .get(&owner, &format!("/workspacebuilds/{build_id}/logs"))
+        .await;
+    let outputs: Vec<&str> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["output"].as_str().unwrap())
+        .collect();
+    assert_eq!(outputs.last(), Some(&"Job canceled"));
+    let started = outputs
+        .iter()
+        .filter(|o| o.contains(": started process "))
+        .count();
+    let stopped = outputs
+        .iter()
+        .filter(|o| o.starts_with("Agent a") && o.ends_with(" stopped"))
+        .count();
+    assert!(started < 20, "the build was not interrupted: {outputs:?}");
+    assert_eq!(
+        started, stopped,
+        "processes started before the cancel are stopped: {outputs:?}"
+    );
+}

@@ -83,6 +83,9 @@ fn watch_task(state: AppState, id: Uuid) -> mpsc::Receiver<Push> {
                         }
                     }
                     () = tx.closed() => return,
+                    // Re-read now and then: derived fields (agent status) change with time,
+                    // and another replica's changes are not announced on this bus.
+                    () = tokio::time::sleep(Duration::from_secs(5)) => break,
                 }
             }
         }
