@@ -4,6 +4,7 @@
 //! - [`api`]: the HTTP routes, with Coder's paths, bodies, status codes and error shape.
 //! - [`auth`]: API keys, password hashing, session extraction, failed-login limiting.
 //! - [`runner`]: the job runner; [`process`]: the local process provisioner.
+//! - [`openapi`]: the OpenAPI document, derived from the wire types.
 //! - [`views`]: stored rows turned into Coder's wire objects with derived fields.
 //! - [`server`]: [`serve`] — start-up, recovery, graceful shutdown.
 //!
@@ -19,6 +20,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod openapi;
 pub mod process;
 pub mod pubsub;
 pub mod runner;

@@ -46,7 +46,9 @@ pub async fn build_state(listener: &TcpListener, config: Config) -> Result<AppSt
         config.workspaces_dir(),
         config.stop_timeout,
     ));
+    let openapi = Arc::new(crate::openapi::document().map_err(crate::error::Error::Internal)?);
     Ok(AppState {
+        openapi,
         process,
         store,
         access_url,

@@ -30,6 +30,8 @@ pub struct AppState {
     pub jobs_queued: Arc<Notify>,
     /// Failed-login counter.
     pub login_limiter: Arc<LoginLimiter>,
+    /// The OpenAPI document (`/api/v2/openapi.json`).
+    pub openapi: Arc<serde_json::Value>,
     /// The local process provisioner.
     pub process: Arc<ProcessProvisioner>,
 }

@@ -96,6 +96,10 @@ async fn buildinfo(axum::extract::State(state): axum::extract::State<AppState>) 
     )
 }
 
+async fn openapi(axum::extract::State(state): axum::extract::State<AppState>) -> HttpResponse {
+    json(StatusCode::OK, state.openapi.as_ref())
+}
+
 async fn not_found() -> Error {
     Error::NotFoundRoute
 }
@@ -114,6 +118,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/", get(root))
         .route("/buildinfo", get(buildinfo))
+        .route("/openapi.json", get(openapi))
         // users and auth
         .route(
             "/users/first",
@@ -215,6 +220,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(json_limit));
     Router::new()
+        .route("/api/v2/", get(root))
         .nest("/api/v2", api)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(version_header))
