@@ -69,6 +69,15 @@ SQL
     say "postgres: $CODER_TEST_PG_URL"
 }
 
+# schemathesis (PyPI) for the reference server's API fuzzing check.
+ensure_schemathesis() {
+    if ! command -v st >/dev/null; then
+        say "installing schemathesis"
+        python3 -m pip install -q "schemathesis==4.32.5" >"$LOG_DIR/pip.log" 2>&1 ||
+            say "schemathesis install failed (see $LOG_DIR/pip.log)"
+    fi
+}
+
 # --- suites --------------------------------------------------------------------------------
 # Adds the counts from cargo's "test result:" lines; a run that printed none counts as failed.
 count_cargo_results() {
@@ -116,6 +125,8 @@ suite_rust
 check fmt cargo fmt --all --check
 check clippy cargo clippy --workspace --all-targets -- -D warnings
 check server-smoke bash examples/server/scripts/smoke.sh
+ensure_schemathesis
+check server-schemathesis bash examples/server/scripts/schemathesis.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
