@@ -6,10 +6,14 @@ use chrono::Utc;
 use coder_core::build::workspace_status;
 use coder_core::model::{
     APIKey, BuildReason, MatchedProvisioners, MinimalUser, Organization,
-    OrganizationMemberWithUserData, ProvisionerJob, ProvisionerJobMetadata, SlimRole, Template,
-    TemplateVersion, Timestamp, User, Workspace, WorkspaceAgentHealth, WorkspaceAgentStatus,
-    WorkspaceBuild, WorkspaceHealth, WorkspaceResource,
+    OrganizationMemberWithUserData, ProvisionerJob, ProvisionerJobMetadata, ProvisionerJobStatus,
+    SlimRole, Template, TemplateVersion, Timestamp, User, Workspace, WorkspaceAgentHealth,
+    WorkspaceAgentStatus, WorkspaceBuild, WorkspaceHealth, WorkspaceResource,
 };
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::store::{
@@ -107,31 +111,107 @@ fn matched() -> Option<MatchedProvisioners> {
     })
 }
 
+/// Rows looked up while building views, memoised so a list of many workspaces reads each
+/// owner, template, version and organization once.
+pub struct Lookup<'a> {
+    store: &'a Store,
+    users: HashMap<Uuid, Option<UserRow>>,
+    templates: HashMap<Uuid, Option<TemplateRow>>,
+    versions: HashMap<Uuid, Option<VersionRow>>,
+    orgs: HashMap<Uuid, Organization>,
+}
+
+impl<'a> Lookup<'a> {
+    /// An empty cache over `store`.
+    pub fn new(store: &'a Store) -> Self {
+        Self {
+            store,
+            users: HashMap::new(),
+            templates: HashMap::new(),
+            versions: HashMap::new(),
+            orgs: HashMap::new(),
+        }
+    }
+
+    async fn user(&mut self, id: Uuid) -> Result<Option<UserRow>> {
+        if !self.users.contains_key(&id) {
+            let u = self.store.user_by_id(id).await?;
+            self.users.insert(id, u);
+        }
+        Ok(self.users.get(&id).cloned().flatten())
+    }
+
+    async fn template(&mut self, id: Uuid) -> Result<Option<TemplateRow>> {
+        if !self.templates.contains_key(&id) {
+            let t = self.store.template(id).await?;
+            self.templates.insert(id, t);
+        }
+        Ok(self.templates.get(&id).cloned().flatten())
+    }
+
+    async fn version(&mut self, id: Uuid) -> Result<Option<VersionRow>> {
+        if !self.versions.contains_key(&id) {
+            let v = self.store.version(id).await?;
+            self.versions.insert(id, v);
+        }
+        Ok(self.versions.get(&id).cloned().flatten())
+    }
+
+    async fn org(&mut self, id: Uuid) -> Result<Organization> {
+        if !self.orgs.contains_key(&id) {
+            let o = self.store.org(&id.to_string()).await?.unwrap_or_default();
+            self.orgs.insert(id, o);
+        }
+        Ok(self.orgs.get(&id).cloned().unwrap_or_default())
+    }
+}
+
 /// A provisioner job with its display metadata.
 pub async fn job(store: &Store, j: &JobRow) -> Result<ProvisionerJob> {
+    job_with(&mut Lookup::new(store), j, None).await
+}
+
+async fn job_with(
+    lookup: &mut Lookup<'_>,
+    j: &JobRow,
+    build_ctx: Option<(&BuildRow, &WorkspaceRow)>,
+) -> Result<ProvisionerJob> {
     let mut metadata = ProvisionerJobMetadata::default();
     let version_id = match (j.input.template_version_id, j.input.workspace_build_id) {
         (Some(v), _) => Some(v),
         (None, Some(b)) => {
-            let build = store.build(b).await?;
-            if let Some(build) = &build {
-                metadata.workspace_build_transition = Some(build.transition.clone());
-                if let Some(ws) = store.workspace(build.workspace_id).await? {
-                    metadata.workspace_id = Some(ws.id);
-                    metadata.workspace_name = Some(ws.name);
+            let loaded;
+            let ctx = match build_ctx {
+                Some(ctx) => Some(ctx),
+                None => {
+                    let build = lookup.store.build(b).await?;
+                    let ws = match &build {
+                        Some(build) => lookup.store.workspace(build.workspace_id).await?,
+                        None => None,
+                    };
+                    loaded = build.zip(ws);
+                    loaded.as_ref().map(|(b, w)| (b, w))
                 }
+            };
+            match ctx {
+                Some((build, ws)) => {
+                    metadata.workspace_build_transition = Some(build.transition.clone());
+                    metadata.workspace_id = Some(ws.id);
+                    metadata.workspace_name = Some(ws.name.clone());
+                    Some(build.template_version_id)
+                }
+                None => None,
             }
-            build.map(|b| b.template_version_id)
         }
         (None, None) => None,
     };
     if let Some(version) = match version_id {
-        Some(v) => store.version(v).await?,
+        Some(v) => lookup.version(v).await?,
         None => None,
     } {
         metadata.template_version_name = version.name.clone();
         if let Some(t) = match version.template_id {
-            Some(t) => store.template(t).await?,
+            Some(t) => lookup.template(t).await?,
             None => None,
         } {
             metadata.template_id = t.id;
@@ -140,7 +220,11 @@ pub async fn job(store: &Store, j: &JobRow) -> Result<ProvisionerJob> {
             metadata.template_icon = t.icon;
         }
     }
-    let (queue_position, queue_size) = store.queue_position(j).await?;
+    let (queue_position, queue_size) = if j.status == ProvisionerJobStatus::Pending {
+        lookup.store.queue_position(j).await?
+    } else {
+        (0, 0)
+    };
     Ok(ProvisionerJob {
         id: j.id,
         created_at: j.created_at,
@@ -274,10 +358,18 @@ pub fn resources(stored: &[WorkspaceResource], now: Timestamp) -> Vec<WorkspaceR
 
 /// A workspace build.
 pub async fn build(store: &Store, b: &BuildRow, ws: &WorkspaceRow) -> Result<WorkspaceBuild> {
-    let j = store.job(b.job_id).await?.ok_or(Error::NotFound)?;
-    let owner = store.user_by_id(ws.owner_id).await?;
-    let initiator = store.user_by_id(b.initiator_id).await?;
-    let version = store.version(b.template_version_id).await?;
+    build_with(&mut Lookup::new(store), b, ws).await
+}
+
+async fn build_with(
+    lookup: &mut Lookup<'_>,
+    b: &BuildRow,
+    ws: &WorkspaceRow,
+) -> Result<WorkspaceBuild> {
+    let j = lookup.store.job(b.job_id).await?.ok_or(Error::NotFound)?;
+    let owner = lookup.user(ws.owner_id).await?;
+    let initiator = lookup.user(b.initiator_id).await?;
+    let version = lookup.version(b.template_version_id).await?;
     Ok(WorkspaceBuild {
         id: b.id,
         created_at: b.created_at,
@@ -295,7 +387,7 @@ pub async fn build(store: &Store, b: &BuildRow, ws: &WorkspaceRow) -> Result<Wor
         initiator_name: initiator.map(|u| u.username).unwrap_or_default(),
         status: workspace_status(&j.status, &b.transition),
         resources: resources(&j.resources, Utc::now()),
-        job: job(store, &j).await?,
+        job: job_with(lookup, &j, Some((b, ws))).await?,
         reason: b.reason.parse().unwrap_or(BuildReason::Initiator),
         deadline: b.deadline,
         max_deadline: b.max_deadline,
@@ -305,13 +397,28 @@ pub async fn build(store: &Store, b: &BuildRow, ws: &WorkspaceRow) -> Result<Wor
 
 /// A workspace with its latest build.
 pub async fn workspace(store: &Store, ws: &WorkspaceRow) -> Result<Workspace> {
-    let latest = store.latest_build(ws.id).await?.ok_or(Error::NotFound)?;
-    let latest_build = build(store, &latest, ws).await?;
-    let template = store.template(ws.template_id).await?;
-    let org = store
-        .org(&ws.organization_id.to_string())
+    workspace_with(&mut Lookup::new(store), ws).await
+}
+
+/// Several workspaces, sharing one [`Lookup`].
+pub async fn workspaces(store: &Store, rows: &[WorkspaceRow]) -> Result<Vec<Workspace>> {
+    let mut lookup = Lookup::new(store);
+    let mut out = Vec::with_capacity(rows.len());
+    for ws in rows {
+        out.push(workspace_with(&mut lookup, ws).await?);
+    }
+    Ok(out)
+}
+
+async fn workspace_with(lookup: &mut Lookup<'_>, ws: &WorkspaceRow) -> Result<Workspace> {
+    let latest = lookup
+        .store
+        .latest_build(ws.id)
         .await?
-        .unwrap_or_default();
+        .ok_or(Error::NotFound)?;
+    let latest_build = build_with(lookup, &latest, ws).await?;
+    let template = lookup.template(ws.template_id).await?;
+    let org = lookup.org(ws.organization_id).await?;
     let failing: Vec<_> = latest_build
         .resources
         .iter()

@@ -353,26 +353,34 @@ pub(crate) async fn list(
         }
     };
     let (limit, offset) = (parse_num("limit")?, parse_num("offset")?);
-    let mut all = Vec::new();
-    for ws in state.store.list_workspaces(owner_id).await? {
-        if let Some(name) = &filter.name
-            && !ws.name.to_lowercase().contains(name.as_str())
-        {
-            continue;
-        }
-        let view = views::workspace(&state.store, &ws).await?;
-        if let Some(t) = &filter.template
-            && view.template_name.to_lowercase() != *t
-        {
-            continue;
-        }
-        if let Some(s) = &filter.status
-            && !status_matches(s, view.latest_build.status.as_str())
-        {
-            continue;
-        }
-        all.push(view);
-    }
+    let rows: Vec<WorkspaceRow> = state
+        .store
+        .list_workspaces(owner_id)
+        .await?
+        .into_iter()
+        .filter(|ws| {
+            filter
+                .name
+                .as_ref()
+                .is_none_or(|n| ws.name.to_lowercase().contains(n.as_str()))
+        })
+        .collect();
+    let all: Vec<_> = views::workspaces(&state.store, &rows)
+        .await?
+        .into_iter()
+        .filter(|view| {
+            filter
+                .template
+                .as_ref()
+                .is_none_or(|t| view.template_name.to_lowercase() == *t)
+        })
+        .filter(|view| {
+            filter
+                .status
+                .as_ref()
+                .is_none_or(|s| status_matches(s, view.latest_build.status.as_str()))
+        })
+        .collect();
     let count = all.len() as i64;
     let page: Vec<_> = all
         .into_iter()
