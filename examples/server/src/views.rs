@@ -119,6 +119,8 @@ pub struct Lookup<'a> {
     templates: HashMap<Uuid, Option<TemplateRow>>,
     versions: HashMap<Uuid, Option<VersionRow>>,
     orgs: HashMap<Uuid, Organization>,
+    latest_builds: HashMap<Uuid, BuildRow>,
+    jobs: HashMap<Uuid, JobRow>,
 }
 
 impl<'a> Lookup<'a> {
@@ -130,6 +132,31 @@ impl<'a> Lookup<'a> {
             templates: HashMap::new(),
             versions: HashMap::new(),
             orgs: HashMap::new(),
+            latest_builds: HashMap::new(),
+            jobs: HashMap::new(),
+        }
+    }
+
+    /// Loads the latest builds of `rows` and their jobs in two queries.
+    async fn prefetch_latest(&mut self, rows: &[WorkspaceRow]) -> Result<()> {
+        let ids: Vec<Uuid> = rows.iter().map(|w| w.id).collect();
+        self.latest_builds = self.store.latest_builds(&ids).await?;
+        let job_ids: Vec<Uuid> = self.latest_builds.values().map(|b| b.job_id).collect();
+        self.jobs = self.store.jobs(&job_ids).await?;
+        Ok(())
+    }
+
+    async fn latest_build(&mut self, workspace_id: Uuid) -> Result<Option<BuildRow>> {
+        match self.latest_builds.remove(&workspace_id) {
+            Some(b) => Ok(Some(b)),
+            None => self.store.latest_build(workspace_id).await,
+        }
+    }
+
+    async fn job(&mut self, id: Uuid) -> Result<Option<JobRow>> {
+        match self.jobs.remove(&id) {
+            Some(j) => Ok(Some(j)),
+            None => self.store.job(id).await,
         }
     }
 
@@ -366,7 +393,7 @@ async fn build_with(
     b: &BuildRow,
     ws: &WorkspaceRow,
 ) -> Result<WorkspaceBuild> {
-    let j = lookup.store.job(b.job_id).await?.ok_or(Error::NotFound)?;
+    let j = lookup.job(b.job_id).await?.ok_or(Error::NotFound)?;
     let owner = lookup.user(ws.owner_id).await?;
     let initiator = lookup.user(b.initiator_id).await?;
     let version = lookup.version(b.template_version_id).await?;
@@ -403,6 +430,7 @@ pub async fn workspace(store: &Store, ws: &WorkspaceRow) -> Result<Workspace> {
 /// Several workspaces, sharing one [`Lookup`].
 pub async fn workspaces(store: &Store, rows: &[WorkspaceRow]) -> Result<Vec<Workspace>> {
     let mut lookup = Lookup::new(store);
+    lookup.prefetch_latest(rows).await?;
     let mut out = Vec::with_capacity(rows.len());
     for ws in rows {
         out.push(workspace_with(&mut lookup, ws).await?);
@@ -411,11 +439,7 @@ pub async fn workspaces(store: &Store, rows: &[WorkspaceRow]) -> Result<Vec<Work
 }
 
 async fn workspace_with(lookup: &mut Lookup<'_>, ws: &WorkspaceRow) -> Result<Workspace> {
-    let latest = lookup
-        .store
-        .latest_build(ws.id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let latest = lookup.latest_build(ws.id).await?.ok_or(Error::NotFound)?;
     let latest_build = build_with(lookup, &latest, ws).await?;
     let template = lookup.template(ws.template_id).await?;
     let org = lookup.org(ws.organization_id).await?;

@@ -74,7 +74,7 @@ impl Store {
         let r = sqlx::query("SELECT id FROM files WHERE hash = $1 AND created_by = $2")
             .bind(hash)
             .bind(created_by.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.map(|r| r.uuid("id")).transpose()
     }
@@ -83,7 +83,7 @@ impl Store {
     pub async fn file(&self, id: Uuid) -> Result<Option<FileRow>> {
         let r = sqlx::query("SELECT * FROM files WHERE id = $1")
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref().map(FileRow::from_row).transpose()
     }

@@ -102,7 +102,7 @@ impl JobInsert {
 }
 
 impl JobRow {
-    fn from_row(r: &AnyRow) -> Result<Self> {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<Self> {
         Ok(Self {
             id: r.uuid("id")?,
             created_at: r.time("created_at")?,
@@ -161,7 +161,7 @@ pub(crate) async fn job_in(c: &mut AnyConnection, id: Uuid) -> Result<Option<Job
 impl Store {
     /// A job by id.
     pub async fn job(&self, id: Uuid) -> Result<Option<JobRow>> {
-        let mut c = self.pool.acquire().await?;
+        let mut c = self.read.acquire().await?;
         job_in(&mut c, id).await
     }
 
@@ -246,7 +246,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT * FROM provisioner_jobs WHERE status IN ('running', 'canceling') ORDER BY created_at",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(JobRow::from_row).collect()
     }
@@ -255,7 +255,7 @@ impl Store {
     pub async fn queue_position(&self, job: &JobRow) -> Result<(i64, i64)> {
         let size =
             sqlx::query("SELECT COUNT(*) AS n FROM provisioner_jobs WHERE status = 'pending'")
-                .fetch_one(&self.pool)
+                .fetch_one(&self.read)
                 .await?
                 .int("n")?;
         if job.status != ProvisionerJobStatus::Pending {
@@ -265,7 +265,7 @@ impl Store {
             "SELECT COUNT(*) AS n FROM provisioner_jobs WHERE status = 'pending' AND created_at <= $1",
         )
         .bind(ts(job.created_at))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.read)
         .await?
         .int("n")?;
         Ok((ahead, size))
@@ -310,7 +310,7 @@ impl Store {
         )
         .bind(job_id.to_string())
         .bind(after)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter()
             .map(|r| {

@@ -67,7 +67,7 @@ impl Store {
     /// The versions applied so far, in order.
     pub async fn applied_migrations(&self) -> Result<Vec<i64>> {
         let rows = sqlx::query("SELECT version FROM schema_migrations ORDER BY version")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         rows.iter()
             .map(|r| Ok(r.try_get::<i64, _>("version")?))

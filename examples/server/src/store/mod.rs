@@ -44,7 +44,11 @@ pub enum Backend {
 /// The server's storage. Cheap to clone (a pool handle).
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Writes and transactions (SQLite: the one writer connection).
     pool: AnyPool,
+    /// Plain reads (SQLite: several connections reading a WAL snapshot concurrently with the
+    /// writer; PostgreSQL: the same pool).
+    read: AnyPool,
     backend: Backend,
 }
 
@@ -58,8 +62,8 @@ impl Store {
         }
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
-        // One connection: SQLite has one writer anyway, and a single connection never meets
-        // SQLITE_BUSY on lock upgrades inside transactions.
+        // One writer connection: SQLite has one writer anyway, and a single connection never
+        // meets SQLITE_BUSY on lock upgrades inside transactions. Reads use their own pool.
         let pool = AnyPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -70,8 +74,14 @@ impl Store {
         sqlx::raw_sql("PRAGMA journal_mode = WAL")
             .execute(&pool)
             .await?;
+        let read = AnyPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(AnyConnectOptions::from_str(&url)?.disable_statement_logging())
+            .await?;
         let store = Self {
             pool,
+            read,
             backend: Backend::Sqlite,
         };
         store.migrate().await?;
@@ -88,6 +98,7 @@ impl Store {
             .connect_with(options)
             .await?;
         let store = Self {
+            read: pool.clone(),
             pool,
             backend: Backend::Postgres,
         };
@@ -107,6 +118,7 @@ impl Store {
 
     /// Closes every connection.
     pub async fn close(&self) {
+        self.read.close().await;
         self.pool.close().await;
     }
 }

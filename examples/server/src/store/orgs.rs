@@ -50,7 +50,7 @@ impl Store {
     /// The default organization, if created.
     pub async fn default_org(&self) -> Result<Option<Organization>> {
         let r = sqlx::query("SELECT * FROM organizations WHERE is_default = 1")
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref().map(org_from_row).transpose()
     }
@@ -59,7 +59,7 @@ impl Store {
     pub async fn org(&self, id_or_name: &str) -> Result<Option<Organization>> {
         let r = sqlx::query("SELECT * FROM organizations WHERE id = $1 OR name = $1")
             .bind(id_or_name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref().map(org_from_row).transpose()
     }
@@ -67,7 +67,7 @@ impl Store {
     /// Every organization, oldest first.
     pub async fn list_orgs(&self) -> Result<Vec<Organization>> {
         let rows = sqlx::query("SELECT * FROM organizations ORDER BY created_at")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         rows.iter().map(org_from_row).collect()
     }
@@ -78,7 +78,7 @@ impl Store {
             "SELECT organization_id FROM organization_members WHERE user_id = $1 ORDER BY created_at",
         )
         .bind(user_id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(|r| r.uuid("organization_id")).collect()
     }
@@ -89,7 +89,7 @@ impl Store {
             "SELECT user_id, created_at, updated_at FROM organization_members WHERE organization_id = $1 ORDER BY created_at",
         )
         .bind(org_id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter()
             .map(|r| {
@@ -120,7 +120,7 @@ impl Store {
     async fn site_value_get(&self, key: &str) -> Result<Option<String>> {
         let r = sqlx::query("SELECT value FROM site_config WHERE key = $1")
             .bind(key.to_owned())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.map(|r| r.text("value")).transpose()
     }

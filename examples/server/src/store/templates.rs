@@ -207,7 +207,7 @@ impl Store {
     pub async fn version(&self, id: Uuid) -> Result<Option<VersionRow>> {
         let r = sqlx::query("SELECT * FROM template_versions WHERE id = $1")
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref().map(VersionRow::from_row).transpose()
     }
@@ -216,7 +216,7 @@ impl Store {
     pub async fn version_by_job(&self, job_id: Uuid) -> Result<Option<VersionRow>> {
         let r = sqlx::query("SELECT * FROM template_versions WHERE job_id = $1")
             .bind(job_id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref().map(VersionRow::from_row).transpose()
     }
@@ -227,7 +227,7 @@ impl Store {
             "SELECT * FROM template_versions WHERE template_id = $1 ORDER BY created_at, id",
         )
         .bind(template_id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(VersionRow::from_row).collect()
     }
@@ -303,7 +303,7 @@ impl Store {
     pub async fn template(&self, id: Uuid) -> Result<Option<TemplateRow>> {
         let r = sqlx::query("SELECT * FROM templates WHERE id = $1 AND deleted = 0")
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref().map(TemplateRow::from_row).transpose()
     }
@@ -315,7 +315,7 @@ impl Store {
         )
         .bind(org_id.to_string())
         .bind(name)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         r.as_ref().map(TemplateRow::from_row).transpose()
     }
@@ -326,7 +326,7 @@ impl Store {
             "SELECT * FROM templates WHERE deleted = 0 AND ($1 = '' OR organization_id = $1) ORDER BY name",
         )
         .bind(org_id.map(|o| o.to_string()).unwrap_or_default())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(TemplateRow::from_row).collect()
     }

@@ -136,7 +136,7 @@ impl Store {
     /// How many users exist.
     pub async fn count_users(&self) -> Result<i64> {
         let r = sqlx::query("SELECT COUNT(*) AS n FROM users")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read)
             .await?;
         r.int("n")
     }
@@ -178,7 +178,7 @@ impl Store {
     pub async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRow>> {
         let r = sqlx::query("SELECT * FROM users WHERE id = $1")
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref().map(UserRow::from_row).transpose()
     }
@@ -187,7 +187,7 @@ impl Store {
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>> {
         let r = sqlx::query("SELECT * FROM users WHERE LOWER(username) = LOWER($1)")
             .bind(username)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref().map(UserRow::from_row).transpose()
     }
@@ -196,7 +196,7 @@ impl Store {
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>> {
         let r = sqlx::query("SELECT * FROM users WHERE LOWER(email) = LOWER($1)")
             .bind(email)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref().map(UserRow::from_row).transpose()
     }
@@ -208,7 +208,7 @@ impl Store {
             "SELECT * FROM users WHERE LOWER(username) LIKE $1 OR LOWER(email) LIKE $1 ORDER BY created_at, username",
         )
         .bind(pattern)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(UserRow::from_row).collect()
     }
@@ -249,7 +249,7 @@ impl Store {
     pub async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>> {
         let r = sqlx::query("SELECT * FROM api_keys WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref().map(ApiKeyRow::from_row).transpose()
     }
@@ -260,7 +260,7 @@ impl Store {
             "SELECT * FROM api_keys WHERE user_id = $1 AND login_type = 'token' ORDER BY created_at, id",
         )
         .bind(user_id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(ApiKeyRow::from_row).collect()
     }

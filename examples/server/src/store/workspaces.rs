@@ -43,7 +43,7 @@ pub struct WorkspaceRow {
 }
 
 impl WorkspaceRow {
-    fn from_row(r: &AnyRow) -> Result<Self> {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<Self> {
         Ok(Self {
             id: r.uuid("id")?,
             owner_id: r.uuid("owner_id")?,
@@ -95,7 +95,7 @@ pub struct BuildRow {
 }
 
 impl BuildRow {
-    fn from_row(r: &AnyRow) -> Result<Self> {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<Self> {
         Ok(Self {
             id: r.uuid("id")?,
             workspace_id: r.uuid("workspace_id")?,
@@ -224,7 +224,7 @@ impl Store {
     pub async fn workspace(&self, id: Uuid) -> Result<Option<WorkspaceRow>> {
         let r = sqlx::query("SELECT * FROM workspaces WHERE id = $1")
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref().map(WorkspaceRow::from_row).transpose()
     }
@@ -240,7 +240,7 @@ impl Store {
         )
         .bind(owner_id.to_string())
         .bind(name)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         r.as_ref().map(WorkspaceRow::from_row).transpose()
     }
@@ -251,7 +251,7 @@ impl Store {
             "SELECT * FROM workspaces WHERE deleted = 0 AND ($1 = '' OR owner_id = $1) ORDER BY name, id",
         )
         .bind(owner_id.map(|o| o.to_string()).unwrap_or_default())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(WorkspaceRow::from_row).collect()
     }
@@ -260,7 +260,7 @@ impl Store {
     pub async fn count_template_workspaces(&self, template_id: Uuid) -> Result<i64> {
         sqlx::query("SELECT COUNT(*) AS n FROM workspaces WHERE deleted = 0 AND template_id = $1")
             .bind(template_id.to_string())
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read)
             .await?
             .int("n")
     }
@@ -297,7 +297,7 @@ impl Store {
 
     /// The latest build of a workspace.
     pub async fn latest_build(&self, workspace_id: Uuid) -> Result<Option<BuildRow>> {
-        let mut c = self.pool.acquire().await?;
+        let mut c = self.read.acquire().await?;
         latest_build_in(&mut c, workspace_id).await
     }
 
@@ -305,7 +305,7 @@ impl Store {
     pub async fn build(&self, id: Uuid) -> Result<Option<BuildRow>> {
         let r = sqlx::query("SELECT * FROM workspace_builds WHERE id = $1")
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref().map(BuildRow::from_row).transpose()
     }
@@ -314,7 +314,7 @@ impl Store {
     pub async fn build_by_job(&self, job_id: Uuid) -> Result<Option<BuildRow>> {
         let r = sqlx::query("SELECT * FROM workspace_builds WHERE job_id = $1")
             .bind(job_id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref().map(BuildRow::from_row).transpose()
     }
@@ -325,7 +325,7 @@ impl Store {
             "SELECT * FROM workspace_builds WHERE workspace_id = $1 ORDER BY build_number DESC",
         )
         .bind(workspace_id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(BuildRow::from_row).collect()
     }
@@ -388,5 +388,56 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    /// The latest build of each of `workspace_ids`, by workspace id (one query).
+    pub async fn latest_builds(
+        &self,
+        workspace_ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, BuildRow>> {
+        if workspace_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let sql = format!(
+            "SELECT b.* FROM workspace_builds b JOIN (SELECT workspace_id, MAX(build_number) AS n FROM workspace_builds \
+             WHERE workspace_id IN ({}) GROUP BY workspace_id) m ON b.workspace_id = m.workspace_id AND b.build_number = m.n",
+            placeholders(workspace_ids.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in workspace_ids {
+            q = q.bind(id.to_string());
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| BuildRow::from_row(r).map(|b| (b.workspace_id, b)))
+            .collect()
+    }
+
+    /// The jobs with the given ids, by id (one query).
+    pub async fn jobs(&self, ids: &[Uuid]) -> Result<std::collections::HashMap<Uuid, JobRow>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let sql = format!(
+            "SELECT * FROM provisioner_jobs WHERE id IN ({})",
+            placeholders(ids.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in ids {
+            q = q.bind(id.to_string());
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| JobRow::from_row(r).map(|j| (j.id, j)))
+            .collect()
     }
 }
