@@ -456,6 +456,16 @@ async fn fresh_pg_database(admin: &str) -> String {
     format!("{base}/{name}")
 }
 
+async fn drop_database(admin: &str, url: &str) {
+    use sqlx::Connection;
+    let name = url.rsplit('/').next().unwrap_or_default();
+    if let Ok(mut conn) = sqlx::AnyConnection::connect(admin).await {
+        let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
+    }
+}
+
 async fn run(label: &str, postgres: Option<String>) {
     println!("{label}:");
     let server = start_server(postgres.as_deref());
@@ -523,7 +533,8 @@ fn main() {
         match std::env::var("CODER_TEST_PG_URL").ok().filter(|u| !u.is_empty()) {
             Some(admin) => {
                 let url = fresh_pg_database(&admin).await;
-                run("postgres", Some(url)).await;
+                run("postgres", Some(url.clone())).await;
+                drop_database(&admin, &url).await;
             }
             None => println!("postgres: skipped (set CODER_TEST_PG_URL to a role that may create databases)"),
         }
