@@ -42,6 +42,13 @@ pub async fn build_state(listener: &TcpListener, config: Config) -> Result<AppSt
         config.max_failed_logins,
         config.login_window,
     ));
+    let jobs_queued = Arc::new(Notify::new());
+    let mut events = Events::new();
+    if let Some(url) = &config.postgres_url {
+        events
+            .bridge_postgres(url, store.pool().clone(), Arc::clone(&jobs_queued))
+            .await?;
+    }
     let process = Arc::new(crate::process::ProcessProvisioner::new(
         config.workspaces_dir(),
         config.stop_timeout,
@@ -54,8 +61,8 @@ pub async fn build_state(listener: &TcpListener, config: Config) -> Result<AppSt
         access_url,
         deployment_id,
         default_org_id: org.id,
-        events: Events::new(),
-        jobs_queued: Arc::new(Notify::new()),
+        events,
+        jobs_queued,
         login_limiter,
         config: Arc::new(config),
     })

@@ -11,6 +11,14 @@ use crate::process::ProcessProvisioner;
 use crate::pubsub::Events;
 use crate::store::Store;
 
+impl AppState {
+    /// Wakes this server's runner and, through the event bus, every replica's.
+    pub fn job_queued(&self) {
+        self.jobs_queued.notify_one();
+        self.events.publish(crate::pubsub::Event::JobsQueued);
+    }
+}
+
 /// Shared handles; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {

@@ -185,7 +185,7 @@ pub(crate) async fn create_version(
         updated_at: now,
     };
     state.store.create_version(&version, &job).await?;
-    state.jobs_queued.notify_one();
+    state.job_queued();
     Ok(json(
         StatusCode::CREATED,
         &views::version(&state.store, &version).await?,

@@ -305,7 +305,7 @@ pub(crate) async fn create(
         updated_at: now,
     };
     state.store.create_workspace(&ws, &build, &job).await?;
-    state.jobs_queued.notify_one();
+    state.job_queued();
     state.events.publish(Event::Workspace(ws.id));
     Ok(json(
         StatusCode::CREATED,
@@ -533,7 +533,7 @@ pub(crate) async fn create_build(
             check_new_build(&status, &transition).map_err(Error::from)
         })
         .await?;
-    state.jobs_queued.notify_one();
+    state.job_queued();
     state.events.publish(Event::Workspace(ws.id));
     Ok(json(
         StatusCode::CREATED,
