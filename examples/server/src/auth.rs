@@ -226,6 +226,11 @@ impl LoginLimiter {
     /// Records a failure.
     pub fn failed(&self, email: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        // Bound the memory a stream of made-up emails can take: forget finished windows.
+        if map.len() >= 10_000 {
+            let window = self.window;
+            map.retain(|_, (_, since)| since.elapsed() < window);
+        }
         let entry = map
             .entry(email.to_lowercase())
             .or_insert((0, Instant::now()));

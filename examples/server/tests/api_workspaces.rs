@@ -944,3 +944,99 @@ async fn a_running_build_honours_cancel() {
         "processes started before the cancel are stopped: {outputs:?}"
     );
 }
+
+#[tokio::test]
+async fn new_versions_are_promoted_and_workspaces_update() {
+    let s = TestServer::start(Db::Sqlite).await;
+    let owner = s.first_user().await;
+    let template = s.example_template(&owner, "local").await;
+    let tid = template["id"].as_str().unwrap();
+    let ws = create_ws(&s, &owner, &template, "dev").await;
+    let id = ws["id"].as_str().unwrap();
+    s.wait_status(&owner, id, "running").await;
+
+    // A second version of the same template, as `coder templates push` makes it.
+    let manifest = "[[parameters]]\nname = \"greeting\"\ndefault = \"v2\"\n[[agents]]\nname = \"main\"\ncommand = \"sleep 30\"\n";
+    let (_, file_id) = s.upload(&owner, common::tar_manifest(manifest)).await;
+    let body = json!({"storage_method":"file","provisioner":"process","file_id": file_id, "template_id": tid, "name": "v2"});
+    let (status, v2) = s
+        .post(
+            &owner,
+            "/organizations/default/templateversions",
+            body.clone(),
+        )
+        .await;
+    assert_eq!(status, 201, "{v2}");
+    assert_eq!(v2["template_id"], tid);
+    let (status, dup) = s
+        .post(&owner, "/organizations/default/templateversions", body)
+        .await;
+    assert_eq!(
+        (status, &dup["message"]),
+        (
+            409,
+            &json!("A template version with name \"v2\" already exists for this template.")
+        )
+    );
+    let v2id = v2["id"].as_str().unwrap();
+    s.wait_for(&owner, &format!("/templateversions/{v2id}"), |v| {
+        v["job"]["status"] == "succeeded"
+    })
+    .await;
+    let (status, found) = s
+        .get(&owner, &format!("/templates/{tid}/versions/v2"))
+        .await;
+    assert_eq!((status, &found["id"]), (200, &json!(v2id)));
+    let (_, versions) = s.get(&owner, &format!("/templates/{tid}/versions")).await;
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+
+    let (status, body) = s
+        .send(
+            Method::PATCH,
+            &owner,
+            &format!("/templates/{tid}/versions"),
+            json!({"id": v2id}),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            json!({"message": "Updated the active template version!"})
+        )
+    );
+    let (_, t) = s.get(&owner, &format!("/templates/{tid}")).await;
+    assert_eq!(t["active_version_id"], v2id);
+    let (_, w) = s.get(&owner, &format!("/workspaces/{id}")).await;
+    assert_eq!(w["outdated"], true);
+    assert_eq!(w["template_active_version_id"], v2id);
+
+    // Updating: a start build on the active version; the port parameter is gone, greeting kept.
+    let (status, build) = s
+        .post(
+            &owner,
+            &format!("/workspaces/{id}/builds"),
+            json!({"transition":"start","template_version_id": v2id}),
+        )
+        .await;
+    assert_eq!(status, 201, "{build}");
+    let w = s.wait_status(&owner, id, "running").await;
+    assert_eq!(w["outdated"], false);
+    let (_, params) = s
+        .get(
+            &owner,
+            &format!(
+                "/workspacebuilds/{}/parameters",
+                build["id"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(params, json!([{"name":"greeting","value":"hello"}]));
+    s.post(
+        &owner,
+        &format!("/workspaces/{id}/builds"),
+        json!({"transition":"delete"}),
+    )
+    .await;
+    s.wait_status(&owner, id, "deleted").await;
+}

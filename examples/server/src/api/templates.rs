@@ -155,6 +155,18 @@ pub(crate) async fn create_version(
             format!("Validation failed for tag \"template_version_name\" with value: {name:?}"),
         ));
     }
+    if let Some(t) = req.template_id
+        && state
+            .store
+            .list_versions(t)
+            .await?
+            .iter()
+            .any(|v| v.name == name)
+    {
+        return Err(Error::conflict(format!(
+            "A template version with name {name:?} already exists for this template."
+        )));
+    }
     let now = Utc::now();
     let version_id = Uuid::new_v4();
     let job = JobInsert {
