@@ -30,6 +30,54 @@ ensure_rust() {
     done
 }
 
+# A real PostgreSQL server for the reference server's storage suite (Debian's package; the
+# cluster runs as root via pg_ctlcluster; TCP logins need a password, so a password role is made).
+suite_postgres_setup() {
+    if [ -n "${CODER_TEST_PG_URL:-}" ]; then
+        say "postgres: using CODER_TEST_PG_URL"
+        return
+    fi
+    if ! command -v pg_ctlcluster >/dev/null; then
+        say "postgres: installing Debian's postgresql"
+        if ! DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql >"$LOG_DIR/apt.log" 2>&1; then
+            apt-get update >>"$LOG_DIR/apt.log" 2>&1
+            DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql >>"$LOG_DIR/apt.log" 2>&1 ||
+                say "postgres: install failed (see $LOG_DIR/apt.log); the PostgreSQL tests will fail"
+        fi
+    fi
+    local version
+    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+    if [ -z "$version" ]; then
+        say "postgres: no cluster found; the PostgreSQL tests will fail"
+        return
+    fi
+    pg_ctlcluster "$version" main start 2>/dev/null || true
+    for _ in $(seq 1 30); do
+        su postgres -c "pg_isready -q -h 127.0.0.1 -p 5432" && break
+        sleep 1
+    done
+    su postgres -c "psql -q -v ON_ERROR_STOP=1" >"$LOG_DIR/postgres-setup.log" 2>&1 <<'SQL'
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'coder_test') THEN
+    CREATE ROLE coder_test LOGIN PASSWORD 'coder_test' CREATEDB;
+  END IF;
+END $$;
+SELECT 'CREATE DATABASE coder_test OWNER coder_test'
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'coder_test') \gexec
+SQL
+    export CODER_TEST_PG_URL="postgres://coder_test:coder_test@127.0.0.1:5432/coder_test"
+    say "postgres: $CODER_TEST_PG_URL"
+}
+
+# schemathesis (PyPI) for the reference server's API fuzzing check.
+ensure_schemathesis() {
+    if ! command -v st >/dev/null; then
+        say "installing schemathesis"
+        python3 -m pip install -q "schemathesis==4.32.5" >"$LOG_DIR/pip.log" 2>&1 ||
+            say "schemathesis install failed (see $LOG_DIR/pip.log)"
+    fi
+}
+
 # --- suites --------------------------------------------------------------------------------
 # Adds the counts from cargo's "test result:" lines; a run that printed none counts as failed.
 count_cargo_results() {
@@ -72,9 +120,13 @@ check() {
 
 ensure_rust
 
+suite_postgres_setup
 suite_rust
 check fmt cargo fmt --all --check
 check clippy cargo clippy --workspace --all-targets -- -D warnings
+check server-smoke bash examples/server/scripts/smoke.sh
+ensure_schemathesis
+check server-schemathesis bash examples/server/scripts/schemathesis.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

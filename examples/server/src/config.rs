@@ -1,0 +1,73 @@
+//! Server configuration: what `coder-server`'s flags and environment variables set.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything [`crate::serve`] needs to know. Build one with [`Config::new`] and adjust fields.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The URL clients and agents use to reach this server (`--access-url`). When `None`, the
+    /// listener's own address is used (`http://127.0.0.1:<port>`).
+    pub access_url: Option<String>,
+    /// PostgreSQL connection URL (`--postgres-url`); `None` means embedded SQLite.
+    pub postgres_url: Option<String>,
+    /// Cache directory (`--cache-dir`): the SQLite database and workspace homes live here.
+    pub cache_dir: PathBuf,
+    /// Largest accepted upload (`POST /api/v2/files`), in bytes. Coder's is 100 MiB.
+    pub max_file_size: usize,
+    /// Largest accepted JSON request body, in bytes.
+    pub max_json_body: usize,
+    /// How long a stopping workspace process gets between SIGTERM and SIGKILL.
+    pub stop_timeout: Duration,
+    /// Failed logins allowed per email within [`Config::login_window`] before `429`.
+    pub max_failed_logins: u32,
+    /// The window for counting failed logins.
+    pub login_window: Duration,
+    /// How many provisioner jobs this server runs at once (`--provisioner-daemons`); 0 runs
+    /// none (jobs stay pending until another replica takes them).
+    pub job_concurrency: usize,
+    /// Session lifetime of a password login.
+    pub session_lifetime: Duration,
+    /// Default and maximum lifetime of API tokens.
+    pub max_token_lifetime: Duration,
+}
+
+impl Config {
+    /// Defaults with the given cache directory and embedded SQLite.
+    pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            access_url: None,
+            postgres_url: None,
+            cache_dir: cache_dir.into(),
+            max_file_size: 10 * (10 << 20),
+            max_json_body: 1 << 20,
+            stop_timeout: Duration::from_secs(10),
+            max_failed_logins: 5,
+            login_window: Duration::from_secs(60),
+            job_concurrency: 4,
+            session_lifetime: Duration::from_secs(24 * 3600),
+            max_token_lifetime: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+
+    /// The default cache directory: the user cache directory (`$XDG_CACHE_HOME` or
+    /// `~/.cache`) plus `coder`, as Coder's `--cache-dir` default.
+    pub fn default_cache_dir() -> PathBuf {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .unwrap_or_else(std::env::temp_dir);
+        base.join("coder")
+    }
+
+    /// Where workspace homes of the process provisioner live.
+    pub fn workspaces_dir(&self) -> PathBuf {
+        self.cache_dir.join("workspaces")
+    }
+
+    /// The SQLite database file.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.cache_dir.join("coder.db")
+    }
+}

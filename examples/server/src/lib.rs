@@ -1,0 +1,35 @@
+//! `coder-server`: a reference control plane that speaks Coder's REST API (`/api/v2`).
+//!
+//! - [`store`]: one `Store` over SQLite (embedded default) or PostgreSQL, versioned migrations.
+//! - [`api`]: the HTTP routes, with Coder's paths, bodies, status codes and error shape.
+//! - [`auth`]: API keys, password hashing, session extraction, failed-login limiting.
+//! - [`runner`]: the job runner; [`process`]: the local process provisioner.
+//! - [`openapi`]: the OpenAPI document, derived from the wire types.
+//! - [`views`]: stored rows turned into Coder's wire objects with derived fields.
+//! - [`server`]: [`serve`] — start-up, recovery, graceful shutdown.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), coder_server::error::Error> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+//! let config = coder_server::Config::new(coder_server::Config::default_cache_dir());
+//! coder_server::serve(listener, config).await
+//! # }
+//! ```
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod openapi;
+pub mod process;
+pub mod pubsub;
+pub mod runner;
+pub mod schedule;
+pub mod search;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod views;
+
+pub use config::Config;
+pub use server::{serve, serve_with_shutdown};

@@ -1,0 +1,159 @@
+//! Change notifications: "something about job X or workspace Y changed", "a job was queued".
+//! Durable before visible: publishers commit first, subscribers re-read the store, so a
+//! lagging subscriber that misses events still converges.
+//!
+//! Within one server this is a broadcast channel. With PostgreSQL, events also travel between
+//! replicas over `LISTEN`/`NOTIFY` (channel `coder_events`), so a watcher on one replica sees
+//! a build that another replica runs, and an idle runner wakes when any replica queues a job.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::AnyPool;
+use tokio::sync::{Notify, broadcast, mpsc};
+use uuid::Uuid;
+
+/// One change notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A job got new log lines or changed status.
+    Job(Uuid),
+    /// A workspace (or its latest build) changed.
+    Workspace(Uuid),
+    /// A job was queued (wakes idle runners).
+    JobsQueued,
+}
+
+/// The PostgreSQL channel replicas talk on.
+pub const CHANNEL: &str = "coder_events";
+
+impl Event {
+    fn encode(self, replica: Uuid) -> String {
+        match self {
+            Self::Job(id) => format!("{replica} job {id}"),
+            Self::Workspace(id) => format!("{replica} workspace {id}"),
+            Self::JobsQueued => format!("{replica} queued -"),
+        }
+    }
+
+    /// Parses a notification; `None` for our own or malformed ones.
+    fn decode(payload: &str, me: Uuid) -> Option<Self> {
+        let mut parts = payload.split(' ');
+        let from = Uuid::parse_str(parts.next()?).ok()?;
+        if from == me {
+            return None;
+        }
+        let kind = parts.next()?;
+        let id = parts.next()?;
+        match kind {
+            "job" => Uuid::parse_str(id).ok().map(Self::Job),
+            "workspace" => Uuid::parse_str(id).ok().map(Self::Workspace),
+            "queued" => Some(Self::JobsQueued),
+            _ => None,
+        }
+    }
+}
+
+/// The server's event bus.
+#[derive(Debug, Clone)]
+pub struct Events {
+    tx: broadcast::Sender<Event>,
+    remote: Option<mpsc::UnboundedSender<Event>>,
+    replica: Uuid,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Events {
+    /// A local-only bus with room for a burst of events per subscriber.
+    pub fn new() -> Self {
+        let (tx, _) = broadcast::channel(1024);
+        Self {
+            tx,
+            remote: None,
+            replica: Uuid::new_v4(),
+        }
+    }
+
+    /// Also exchanges events with other replicas through PostgreSQL `LISTEN`/`NOTIFY`;
+    /// remote "job queued" events wake `jobs_queued`.
+    pub async fn bridge_postgres(
+        &mut self,
+        url: &str,
+        pool: AnyPool,
+        jobs_queued: Arc<Notify>,
+    ) -> Result<(), sqlx::Error> {
+        let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+        listener.listen(CHANNEL).await?;
+        let me = self.replica;
+        let local = self.tx.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(n) => {
+                        if let Some(event) = Event::decode(n.payload(), me) {
+                            if event == Event::JobsQueued {
+                                jobs_queued.notify_one();
+                            }
+                            let _ = local.send(event);
+                        }
+                    }
+                    Err(e) => {
+                        // PgListener reconnects on the next recv; subscribers re-read anyway.
+                        tracing::warn!(error = %e, "listening for replica events");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        let (remote, mut outgoing) = mpsc::unbounded_channel::<Event>();
+        tokio::spawn(async move {
+            while let Some(event) = outgoing.recv().await {
+                // pg_notify returns void, which the Any driver cannot decode: select a constant.
+                let sent = sqlx::query("SELECT 1 AS sent FROM (SELECT pg_notify($1, $2)) AS n")
+                    .bind(CHANNEL)
+                    .bind(event.encode(me))
+                    .execute(&pool)
+                    .await;
+                if let Err(e) = sent {
+                    tracing::warn!(error = %e, "notifying replicas");
+                }
+            }
+        });
+        self.remote = Some(remote);
+        Ok(())
+    }
+
+    /// Announces a change (no-op without subscribers).
+    pub fn publish(&self, event: Event) {
+        let _ = self.tx.send(event);
+        if let Some(remote) = &self.remote {
+            let _ = remote.send(event);
+        }
+    }
+
+    /// Receives every later event.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.tx.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifications_round_trip_and_skip_our_own() {
+        let (me, other) = (Uuid::new_v4(), Uuid::new_v4());
+        let id = Uuid::new_v4();
+        for e in [Event::Job(id), Event::Workspace(id), Event::JobsQueued] {
+            assert_eq!(Event::decode(&e.encode(other), me), Some(e));
+            assert_eq!(Event::decode(&e.encode(me), me), None);
+        }
+        assert_eq!(Event::decode("garbage", me), None);
+    }
+}

@@ -1,0 +1,123 @@
+//! Start-up and shutdown: open the store, recover jobs a dead process left running, start the
+//! job runner, serve HTTP until a shutdown signal, then stop gracefully.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::auth::LoginLimiter;
+use crate::config::Config;
+use crate::error::Result;
+use crate::pubsub::Events;
+use crate::state::AppState;
+use crate::store::Store;
+
+/// Opens the configured store: PostgreSQL when a URL is set, else SQLite in the cache dir.
+pub async fn open_store(config: &Config) -> Result<Store> {
+    match &config.postgres_url {
+        Some(url) => Store::open_postgres(url).await,
+        None => Store::open_sqlite(&config.sqlite_path()).await,
+    }
+}
+
+/// Builds the shared state for `listener`'s address.
+pub async fn build_state(listener: &TcpListener, config: Config) -> Result<AppState> {
+    let store = open_store(&config).await?;
+    let org = store.ensure_default_org().await?;
+    let deployment_id = store
+        .site_value("deployment_id", || uuid::Uuid::new_v4().to_string())
+        .await?;
+    let access_url = match &config.access_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let addr = listener
+                .local_addr()
+                .map_err(|e| crate::error::Error::Internal(e.to_string()))?;
+            format!("http://{addr}")
+        }
+    };
+    let login_limiter = Arc::new(LoginLimiter::new(
+        config.max_failed_logins,
+        config.login_window,
+    ));
+    let jobs_queued = Arc::new(Notify::new());
+    let mut events = Events::new();
+    if let Some(url) = &config.postgres_url {
+        events
+            .bridge_postgres(url, store.pool().clone(), Arc::clone(&jobs_queued))
+            .await?;
+    }
+    let process = Arc::new(crate::process::ProcessProvisioner::new(
+        config.workspaces_dir(),
+        config.stop_timeout,
+    ));
+    let openapi = Arc::new(crate::openapi::document().map_err(crate::error::Error::Internal)?);
+    Ok(AppState {
+        openapi,
+        process,
+        store,
+        access_url,
+        deployment_id,
+        default_org_id: org.id,
+        events,
+        jobs_queued,
+        login_limiter,
+        config: Arc::new(config),
+    })
+}
+
+/// Serves the API on `listener` until SIGINT or SIGTERM.
+pub async fn serve(listener: TcpListener, config: Config) -> Result<()> {
+    serve_with_shutdown(listener, config, shutdown_signal()).await
+}
+
+/// Serves the API on `listener` until `shutdown` resolves; in-flight requests finish first.
+pub async fn serve_with_shutdown(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let state = build_state(&listener, config).await?;
+    let recovered = crate::runner::recover_orphaned_jobs(&state).await?;
+    if recovered > 0 {
+        tracing::warn!(
+            recovered,
+            "failed jobs left running by a previous server process"
+        );
+    }
+    let runner = crate::runner::Runner::start(state.clone());
+    let app = crate::api::router(state.clone());
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| crate::error::Error::Internal(format!("serving: {e}")));
+    runner.shutdown(std::time::Duration::from_secs(5)).await;
+    state.store.close().await;
+    served?;
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

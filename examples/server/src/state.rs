@@ -1,0 +1,45 @@
+//! The state every request handler and worker shares.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::auth::LoginLimiter;
+use crate::config::Config;
+use crate::process::ProcessProvisioner;
+use crate::pubsub::Events;
+use crate::store::Store;
+
+impl AppState {
+    /// Wakes this server's runner and, through the event bus, every replica's.
+    pub fn job_queued(&self) {
+        self.jobs_queued.notify_one();
+        self.events.publish(crate::pubsub::Event::JobsQueued);
+    }
+}
+
+/// Shared handles; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Storage.
+    pub store: Store,
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// The URL agents and clients use.
+    pub access_url: String,
+    /// This deployment's stable id.
+    pub deployment_id: String,
+    /// The default organization's id.
+    pub default_org_id: Uuid,
+    /// Change notifications.
+    pub events: Events,
+    /// Wakes the job runner when a job is queued.
+    pub jobs_queued: Arc<Notify>,
+    /// Failed-login counter.
+    pub login_limiter: Arc<LoginLimiter>,
+    /// The OpenAPI document (`/api/v2/openapi.json`).
+    pub openapi: Arc<serde_json::Value>,
+    /// The local process provisioner.
+    pub process: Arc<ProcessProvisioner>,
+}

@@ -1,0 +1,443 @@
+//! Workspaces and their builds. Creating a workspace inserts workspace, first build and its
+//! job in one transaction; a new build re-checks the latest build inside its transaction.
+
+use coder_core::model::{
+    ProvisionerJobStatus, Timestamp, WorkspaceBuildParameter, WorkspaceTransition,
+};
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use super::Store;
+use super::jobs::{JobRow, insert_job, job_in};
+use super::rows::{RowExt, to_json, ts};
+use crate::error::{Error, Result};
+
+/// A stored workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceRow {
+    /// Id.
+    pub id: Uuid,
+    /// Owner.
+    pub owner_id: Uuid,
+    /// Organization (the template's).
+    pub organization_id: Uuid,
+    /// Template.
+    pub template_id: Uuid,
+    /// Name, unique per owner among live workspaces.
+    pub name: String,
+    /// Autostart cron.
+    pub autostart_schedule: Option<String>,
+    /// Autostop TTL, ms.
+    pub ttl_ms: Option<i64>,
+    /// `always` or `never`.
+    pub automatic_updates: String,
+    /// Set once a delete build succeeded.
+    pub deleted: bool,
+    /// Last activity.
+    pub last_used_at: Timestamp,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last update.
+    pub updated_at: Timestamp,
+}
+
+impl WorkspaceRow {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<Self> {
+        Ok(Self {
+            id: r.uuid("id")?,
+            owner_id: r.uuid("owner_id")?,
+            organization_id: r.uuid("organization_id")?,
+            template_id: r.uuid("template_id")?,
+            name: r.text("name")?,
+            autostart_schedule: r.opt_text("autostart_schedule")?,
+            ttl_ms: r.opt_int("ttl_ms")?,
+            automatic_updates: r.text("automatic_updates")?,
+            deleted: r.flag("deleted")?,
+            last_used_at: r.time("last_used_at")?,
+            created_at: r.time("created_at")?,
+            updated_at: r.time("updated_at")?,
+        })
+    }
+}
+
+/// A stored build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildRow {
+    /// Id.
+    pub id: Uuid,
+    /// Workspace.
+    pub workspace_id: Uuid,
+    /// 1, 2, ...
+    pub build_number: i64,
+    /// Version built.
+    pub template_version_id: Uuid,
+    /// What it does.
+    pub transition: WorkspaceTransition,
+    /// Who asked.
+    pub initiator_id: Uuid,
+    /// Its job.
+    pub job_id: Uuid,
+    /// Why.
+    pub reason: String,
+    /// Autostop deadline.
+    pub deadline: Option<Timestamp>,
+    /// Ceiling for the deadline.
+    pub max_deadline: Option<Timestamp>,
+    /// Provisioner state after this build.
+    pub provisioner_state: Vec<u8>,
+    /// Parameter values.
+    pub parameters: Vec<WorkspaceBuildParameter>,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last update.
+    pub updated_at: Timestamp,
+}
+
+impl BuildRow {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<Self> {
+        Ok(Self {
+            id: r.uuid("id")?,
+            workspace_id: r.uuid("workspace_id")?,
+            build_number: r.int("build_number")?,
+            template_version_id: r.uuid("template_version_id")?,
+            transition: r.text("transition")?.parse().unwrap_or_default(),
+            initiator_id: r.uuid("initiator_id")?,
+            job_id: r.uuid("job_id")?,
+            reason: r.text("reason")?,
+            deadline: r.opt_time("deadline")?,
+            max_deadline: r.opt_time("max_deadline")?,
+            provisioner_state: r.bytes("provisioner_state")?,
+            parameters: r.json("parameters")?,
+            created_at: r.time("created_at")?,
+            updated_at: r.time("updated_at")?,
+        })
+    }
+}
+
+async fn insert_build(c: &mut AnyConnection, b: &BuildRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO workspace_builds (id, workspace_id, build_number, template_version_id, transition, initiator_id, job_id, reason, deadline, max_deadline, provisioner_state, parameters, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(b.id.to_string())
+    .bind(b.workspace_id.to_string())
+    .bind(b.build_number)
+    .bind(b.template_version_id.to_string())
+    .bind(b.transition.as_str().to_owned())
+    .bind(b.initiator_id.to_string())
+    .bind(b.job_id.to_string())
+    .bind(&b.reason)
+    .bind(b.deadline.map(ts))
+    .bind(b.max_deadline.map(ts))
+    .bind(b.provisioner_state.clone())
+    .bind(to_json(&b.parameters))
+    .bind(ts(b.created_at))
+    .bind(ts(b.updated_at))
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+async fn latest_build_in(c: &mut AnyConnection, workspace_id: Uuid) -> Result<Option<BuildRow>> {
+    let r = sqlx::query(
+        "SELECT * FROM workspace_builds WHERE workspace_id = $1 ORDER BY build_number DESC LIMIT 1",
+    )
+    .bind(workspace_id.to_string())
+    .fetch_optional(&mut *c)
+    .await?;
+    r.as_ref().map(BuildRow::from_row).transpose()
+}
+
+impl Store {
+    /// Creates a workspace with its first build and that build's job, in one transaction.
+    /// A live workspace of the same owner and name is a conflict.
+    pub async fn create_workspace(
+        &self,
+        w: &WorkspaceRow,
+        b: &BuildRow,
+        job: &JobRow,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO workspaces (id, owner_id, organization_id, template_id, name, autostart_schedule, ttl_ms, automatic_updates, deleted, last_used_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11)",
+        )
+        .bind(w.id.to_string())
+        .bind(w.owner_id.to_string())
+        .bind(w.organization_id.to_string())
+        .bind(w.template_id.to_string())
+        .bind(&w.name)
+        .bind(w.autostart_schedule.clone())
+        .bind(w.ttl_ms)
+        .bind(&w.automatic_updates)
+        .bind(ts(w.last_used_at))
+        .bind(ts(w.created_at))
+        .bind(ts(w.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::from);
+        if let Err(e) = inserted {
+            return Err(if e.is_unique_violation() {
+                Error::conflict(format!("Workspace {:?} already exists.", w.name))
+            } else {
+                e
+            });
+        }
+        insert_job(&mut tx, job).await?;
+        insert_build(&mut tx, b).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds a build (and its job) to a workspace in one transaction. `check` sees the latest
+    /// build and its job status as read inside the transaction and may refuse; the build
+    /// number is assigned here (`b.build_number` is overwritten). A concurrent insert of the
+    /// same number fails on the unique key and is reported as a conflict.
+    pub async fn create_build(
+        &self,
+        b: &mut BuildRow,
+        job: &JobRow,
+        check: impl FnOnce(Option<(&BuildRow, &ProvisionerJobStatus)>) -> Result<()>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let latest = latest_build_in(&mut tx, b.workspace_id).await?;
+        let latest_job = match &latest {
+            Some(l) => job_in(&mut tx, l.job_id).await?,
+            None => None,
+        };
+        check(latest.as_ref().zip(latest_job.as_ref().map(|j| &j.status)))?;
+        b.build_number = latest.map_or(1, |l| l.build_number + 1);
+        insert_job(&mut tx, job).await?;
+        if let Err(e) = insert_build(&mut tx, b).await {
+            return Err(if e.is_unique_violation() {
+                Error::conflict("A workspace build is already active.")
+            } else {
+                e
+            });
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A workspace by id (deleted ones included; callers decide).
+    pub async fn workspace(&self, id: Uuid) -> Result<Option<WorkspaceRow>> {
+        let r = sqlx::query("SELECT * FROM workspaces WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        r.as_ref().map(WorkspaceRow::from_row).transpose()
+    }
+
+    /// A workspace by owner and name: the live one, or else the most recent deleted one.
+    pub async fn workspace_by_name(
+        &self,
+        owner_id: Uuid,
+        name: &str,
+    ) -> Result<Option<WorkspaceRow>> {
+        let r = sqlx::query(
+            "SELECT * FROM workspaces WHERE owner_id = $1 AND LOWER(name) = LOWER($2) ORDER BY deleted, created_at DESC LIMIT 1",
+        )
+        .bind(owner_id.to_string())
+        .bind(name)
+        .fetch_optional(&self.read)
+        .await?;
+        r.as_ref().map(WorkspaceRow::from_row).transpose()
+    }
+
+    /// Live workspaces, optionally of one owner, by name.
+    pub async fn list_workspaces(&self, owner_id: Option<Uuid>) -> Result<Vec<WorkspaceRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM workspaces WHERE deleted = 0 AND ($1 = '' OR owner_id = $1) ORDER BY name, id",
+        )
+        .bind(owner_id.map(|o| o.to_string()).unwrap_or_default())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(WorkspaceRow::from_row).collect()
+    }
+
+    /// Live workspaces of a template.
+    pub async fn count_template_workspaces(&self, template_id: Uuid) -> Result<i64> {
+        sqlx::query("SELECT COUNT(*) AS n FROM workspaces WHERE deleted = 0 AND template_id = $1")
+            .bind(template_id.to_string())
+            .fetch_one(&self.read)
+            .await?
+            .int("n")
+    }
+
+    /// Saves the schedule fields of a workspace.
+    pub async fn update_workspace_schedule(
+        &self,
+        id: Uuid,
+        autostart_schedule: Option<&str>,
+        ttl_ms: Option<i64>,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE workspaces SET autostart_schedule = $1, ttl_ms = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(autostart_schedule.map(str::to_owned))
+        .bind(ttl_ms)
+        .bind(ts(now))
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a workspace deleted (after its delete build succeeded).
+    pub async fn mark_workspace_deleted(&self, id: Uuid, now: Timestamp) -> Result<()> {
+        sqlx::query("UPDATE workspaces SET deleted = 1, updated_at = $1 WHERE id = $2")
+            .bind(ts(now))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The latest build of a workspace.
+    pub async fn latest_build(&self, workspace_id: Uuid) -> Result<Option<BuildRow>> {
+        let mut c = self.read.acquire().await?;
+        latest_build_in(&mut c, workspace_id).await
+    }
+
+    /// A build by id.
+    pub async fn build(&self, id: Uuid) -> Result<Option<BuildRow>> {
+        let r = sqlx::query("SELECT * FROM workspace_builds WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        r.as_ref().map(BuildRow::from_row).transpose()
+    }
+
+    /// The build run by job `job_id`.
+    pub async fn build_by_job(&self, job_id: Uuid) -> Result<Option<BuildRow>> {
+        let r = sqlx::query("SELECT * FROM workspace_builds WHERE job_id = $1")
+            .bind(job_id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        r.as_ref().map(BuildRow::from_row).transpose()
+    }
+
+    /// A workspace's builds, newest first.
+    pub async fn list_builds(&self, workspace_id: Uuid) -> Result<Vec<BuildRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM workspace_builds WHERE workspace_id = $1 ORDER BY build_number DESC",
+        )
+        .bind(workspace_id.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(BuildRow::from_row).collect()
+    }
+
+    /// Records the outcome of a build's apply: new provisioner state and deadline.
+    pub async fn finish_build(
+        &self,
+        id: Uuid,
+        state: &[u8],
+        deadline: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE workspace_builds SET provisioner_state = $1, deadline = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(state.to_vec())
+        .bind(deadline.map(ts))
+        .bind(ts(now))
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Moves a build's deadline (extend).
+    pub async fn set_build_deadline(
+        &self,
+        id: Uuid,
+        deadline: Timestamp,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query("UPDATE workspace_builds SET deadline = $1, updated_at = $2 WHERE id = $3")
+            .bind(ts(deadline))
+            .bind(ts(now))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores the hash of an agent's token.
+    pub async fn insert_agent_token(
+        &self,
+        agent_id: Uuid,
+        hashed_token: &str,
+        workspace_id: Uuid,
+        build_id: Uuid,
+        agent_name: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO workspace_agent_tokens (agent_id, hashed_token, workspace_id, build_id, agent_name, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(agent_id.to_string())
+        .bind(hashed_token)
+        .bind(workspace_id.to_string())
+        .bind(build_id.to_string())
+        .bind(agent_name)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    /// The latest build of each of `workspace_ids`, by workspace id (one query).
+    pub async fn latest_builds(
+        &self,
+        workspace_ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, BuildRow>> {
+        if workspace_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let sql = format!(
+            "SELECT b.* FROM workspace_builds b JOIN (SELECT workspace_id, MAX(build_number) AS n FROM workspace_builds \
+             WHERE workspace_id IN ({}) GROUP BY workspace_id) m ON b.workspace_id = m.workspace_id AND b.build_number = m.n",
+            placeholders(workspace_ids.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in workspace_ids {
+            q = q.bind(id.to_string());
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| BuildRow::from_row(r).map(|b| (b.workspace_id, b)))
+            .collect()
+    }
+
+    /// The jobs with the given ids, by id (one query).
+    pub async fn jobs(&self, ids: &[Uuid]) -> Result<std::collections::HashMap<Uuid, JobRow>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let sql = format!(
+            "SELECT * FROM provisioner_jobs WHERE id IN ({})",
+            placeholders(ids.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in ids {
+            q = q.bind(id.to_string());
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| JobRow::from_row(r).map(|j| (j.id, j)))
+            .collect()
+    }
+}

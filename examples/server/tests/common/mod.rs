@@ -1,0 +1,416 @@
+//! Test harness: real SQLite files in temporary directories, a real PostgreSQL server (a fresh
+//! database per test), and the server started in-process on `127.0.0.1:0`.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use coder_server::Config;
+use coder_server::store::Store;
+use sqlx::Connection;
+use tokio::sync::oneshot;
+
+/// The admin URL of the test PostgreSQL server (a role that may create databases).
+///
+/// `CODER_TEST_PG_URL` wins. Otherwise the local Debian cluster is started and a role is
+/// created through the `postgres` superuser. Without PostgreSQL installed this panics with a
+/// message saying how to get it: these tests never silently skip.
+pub fn pg_admin_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("CODER_TEST_PG_URL")
+            && !url.is_empty()
+        {
+            return url;
+        }
+        let has_pg = Command::new("sh")
+            .args(["-c", "command -v pg_ctlcluster"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        assert!(
+            has_pg,
+            "PostgreSQL is not installed: run scripts/test-all.sh (it installs Debian's postgresql) \
+             or set CODER_TEST_PG_URL=postgres://user:password@127.0.0.1:5432/db"
+        );
+        let _ = Command::new("pg_ctlcluster").args(["15", "main", "start"]).status();
+        let sql = "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'coder_test') THEN \
+                   CREATE ROLE coder_test LOGIN PASSWORD 'coder_test' CREATEDB; END IF; END $$;";
+        let status = Command::new("su")
+            .args(["postgres", "-c", "psql -q -v ON_ERROR_STOP=1"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                if let Some(mut stdin) = child.stdin.take() {
+                    stdin.write_all(sql.as_bytes())?;
+                }
+                child.wait()
+            });
+        assert!(
+            status.map(|s| s.success()).unwrap_or(false),
+            "could not create the coder_test role with `su postgres -c psql`; set CODER_TEST_PG_URL"
+        );
+        "postgres://coder_test:coder_test@127.0.0.1:5432/postgres".to_owned()
+    })
+}
+
+/// Creates an empty database for one test and returns its URL.
+pub async fn fresh_pg_url() -> String {
+    sqlx::any::install_default_drivers();
+    let admin = pg_admin_url();
+    let name = format!("coder_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = None;
+    for _ in 0..50 {
+        match sqlx::AnyConnection::connect(admin).await {
+            Ok(c) => {
+                conn = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    let mut conn = conn.unwrap_or_else(|| panic!("cannot connect to PostgreSQL at {admin}"));
+    drop_stale_databases(&mut conn).await;
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let _ = conn.close().await;
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+    let base = base.split('?').next().unwrap_or(base);
+    format!("{base}/{name}")
+}
+
+/// Once per test binary: drops the databases earlier runs left behind.
+async fn drop_stale_databases(conn: &mut sqlx::AnyConnection) {
+    static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    CLEANED
+        .get_or_init(|| async {
+            use sqlx::Row;
+            let rows = sqlx::query(
+                "SELECT datname::text AS name FROM pg_database WHERE datname LIKE 'coder\\_test\\_%'",
+            )
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default();
+            for r in rows {
+                let name: String = r.try_get("name").unwrap_or_default();
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut *conn)
+                    .await;
+            }
+        })
+        .await;
+}
+
+/// A store on a fresh SQLite file; keep the directory alive as long as the store.
+pub async fn sqlite_store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open_sqlite(&dir.path().join("coder.db"))
+        .await
+        .expect("open sqlite");
+    (store, dir)
+}
+
+/// A store on a fresh PostgreSQL database.
+pub async fn pg_store() -> Store {
+    Store::open_postgres(&fresh_pg_url().await)
+        .await
+        .expect("open postgres")
+}
+
+/// Which backend a test server uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A server running in-process on a free loopback port.
+pub struct TestServer {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start(db: Db) -> Self {
+        Self::start_with(db, |_| {}).await
+    }
+
+    pub async fn start_with(db: Db, tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::new(dir.path().join("cache"));
+        config.stop_timeout = Duration::from_secs(2);
+        if db == Db::Postgres {
+            config.postgres_url = Some(fresh_pg_url().await);
+        }
+        tweak(&mut config);
+        Self::start_config(config, dir).await
+    }
+
+    pub async fn start_config(config: Config, dir: tempfile::TempDir) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            coder_server::serve_with_shutdown(listener, config, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server failed");
+        });
+        let client = reqwest::Client::new();
+        // Wait until it answers.
+        for _ in 0..200 {
+            if client
+                .get(format!("{url}/api/v2/buildinfo"))
+                .send()
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        Self {
+            url,
+            client,
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+        tempfile::tempdir()
+            .map(|d| std::mem::replace(&mut self.dir, d))
+            .expect("tempdir")
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api/v2{path}", self.url)
+    }
+
+    /// Creates the first user (owner) and logs in; returns the session token.
+    pub async fn first_user(&self) -> String {
+        let r = self
+            .client
+            .post(self.api("/users/first"))
+            .json(&serde_json::json!({"email":"admin@example.com","username":"admin","password":"SomeSecurePassword!"}))
+            .send()
+            .await
+            .expect("first user");
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        self.login("admin@example.com", "SomeSecurePassword!").await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let r = self
+            .client
+            .post(self.api("/users/login"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(r.status(), 201);
+        let body: serde_json::Value = r.json().await.expect("json");
+        body["session_token"].as_str().expect("token").to_owned()
+    }
+
+    /// Creates a member and logs them in; returns their token.
+    pub async fn member(&self, owner: &str, username: &str) -> String {
+        let email = format!("{username}@example.com");
+        let r = self
+            .client
+            .post(self.api("/users"))
+            .header("Coder-Session-Token", owner)
+            .json(&serde_json::json!({"email": email, "username": username, "password": "MemberPassword1", "organization_ids": []}))
+            .send()
+            .await
+            .expect("create member");
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        self.login(&email, "MemberPassword1").await
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (u16, serde_json::Value) {
+        let r = self
+            .client
+            .get(self.api(path))
+            .header("Coder-Session-Token", token)
+            .send()
+            .await
+            .expect("get");
+        decode(r).await
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let r = self
+            .client
+            .request(method, self.api(path))
+            .header("Coder-Session-Token", token)
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        decode(r).await
+    }
+
+    pub async fn post(
+        &self,
+        token: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::POST, token, path, body).await
+    }
+}
+
+pub async fn decode(r: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap_or_default();
+    let body = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+    };
+    (status, body)
+}
+
+/// The tar of a template directory (paths relative to it), as `coder templates push` sends.
+pub fn tar_dir(dir: &std::path::Path) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.append_dir_all(".", dir).expect("tar");
+    builder.into_inner().expect("tar")
+}
+
+/// The tar of a template made of a manifest text.
+pub fn tar_manifest(manifest: &str) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_ustar();
+    header.set_size(manifest.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    builder
+        .append_data(&mut header, "coder-template.toml", manifest.as_bytes())
+        .expect("tar");
+    builder.into_inner().expect("tar")
+}
+
+/// The shipped example template's directory.
+pub fn example_template_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/local")
+}
+
+impl TestServer {
+    /// Uploads a tar; returns (status, file id).
+    pub async fn upload(&self, token: &str, tar: Vec<u8>) -> (u16, String) {
+        let r = self
+            .client
+            .post(self.api("/files"))
+            .header("Coder-Session-Token", token)
+            .header("Content-Type", "application/x-tar")
+            .body(tar)
+            .send()
+            .await
+            .expect("upload");
+        let (status, body) = decode(r).await;
+        (status, body["hash"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Polls `path` until `pred` holds on the JSON body (10 s at most).
+    pub async fn wait_for(
+        &self,
+        token: &str,
+        path: &str,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let mut last = serde_json::Value::Null;
+        for _ in 0..400 {
+            let (_, body) = self.get(token, path).await;
+            if pred(&body) {
+                return body;
+            }
+            last = body;
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("timed out waiting on {path}; last body: {last}");
+    }
+
+    /// Uploads `tar`, creates a version and waits for its import to end; returns the version.
+    pub async fn import(&self, token: &str, tar: Vec<u8>) -> serde_json::Value {
+        let (status, file_id) = self.upload(token, tar).await;
+        assert!(status == 201 || status == 200, "upload: {status}");
+        let (status, version) = self
+            .post(
+                token,
+                "/organizations/default/templateversions",
+                serde_json::json!({"storage_method":"file","provisioner":"process","file_id": file_id}),
+            )
+            .await;
+        assert_eq!(status, 201, "{version}");
+        let id = version["id"].as_str().expect("id").to_owned();
+        self.wait_for(token, &format!("/templateversions/{id}"), |v| {
+            matches!(
+                v["job"]["status"].as_str(),
+                Some("succeeded" | "failed" | "canceled")
+            )
+        })
+        .await
+    }
+
+    /// Imports the example template and creates template `name` from it.
+    pub async fn example_template(&self, token: &str, name: &str) -> serde_json::Value {
+        let version = self.import(token, tar_dir(&example_template_dir())).await;
+        assert_eq!(version["job"]["status"], "succeeded", "{version}");
+        let (status, template) = self
+            .post(
+                token,
+                "/organizations/default/templates",
+                serde_json::json!({"name": name, "template_version_id": version["id"]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{template}");
+        template
+    }
+
+    /// Waits until the workspace's latest build reaches `status`.
+    pub async fn wait_status(
+        &self,
+        token: &str,
+        workspace_id: &str,
+        status: &str,
+    ) -> serde_json::Value {
+        self.wait_for(
+            token,
+            &format!("/workspaces/{workspace_id}?include_deleted=true"),
+            |w| w["latest_build"]["status"] == status,
+        )
+        .await
+    }
+}

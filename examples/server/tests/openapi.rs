@@ -1,0 +1,158 @@
+//! The served OpenAPI document: every listed operation is routed, and every object schema
+//! Coder also has matches Coder's swagger (`shared/spec/coder-swagger.json`): same property
+//! names (or a declared addition) and the same JSON types.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+
+use coder_core::model::contract::{ADDITIONS, Addition};
+use common::{Db, TestServer};
+use serde_json::Value;
+
+fn coder_swagger() -> Value {
+    let path = std::env::var_os("CODER_SWAGGER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/spec/coder-swagger.json")
+        });
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read Coder's contract at {} ({e}); set CODER_SWAGGER",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A comparable description of a schema's JSON type: `string`, `integer`, `object`,
+/// `array<...>`; references count as objects unless they point at a string enum.
+fn kind(schema: &Value, definitions: &Value) -> String {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/definitions/");
+        let def = &definitions[name];
+        return match def["type"].as_str() {
+            Some("object") | None => "object".to_owned(),
+            Some(other) => other.to_owned(),
+        };
+    }
+    if let Some(all) = schema["allOf"].as_array() {
+        return all
+            .first()
+            .map(|s| kind(s, definitions))
+            .unwrap_or_default();
+    }
+    match schema["type"].as_str() {
+        Some("array") => format!("array<{}>", kind(&schema["items"], definitions)),
+        Some(t) => t.to_owned(),
+        None => "object".to_owned(),
+    }
+}
+
+/// Where the real server differs from its swagger (`shared/spec/README.md`): `NullUUID`
+/// fields travel as `null` or a UUID string, the swagger models them as objects.
+const NULL_UUID_FIELDS: &[(&str, &str)] = &[
+    ("codersdk.WorkspaceAgent", "parent_id"),
+    ("codersdk.Workspace", "task_id"),
+];
+
+#[tokio::test]
+async fn object_schemas_match_coders_swagger() {
+    let s = TestServer::start(Db::Sqlite).await;
+    let (status, ours) = s.get("", "/openapi.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(ours["swagger"], "2.0");
+    let theirs = coder_swagger();
+    let our_defs = ours["definitions"].as_object().unwrap();
+    let their_defs = &theirs["definitions"];
+    let mut compared = 0;
+    let mut problems = Vec::new();
+    for (name, def) in our_defs {
+        let Some(their) = their_defs.get(name) else {
+            continue;
+        };
+        let Some(props) = def["properties"].as_object() else {
+            continue;
+        };
+        compared += 1;
+        for (field, schema) in props {
+            let declared = |f: &dyn Fn(&Addition) -> bool| ADDITIONS.iter().any(f);
+            let their_prop = &their["properties"][field];
+            if their_prop.is_null() {
+                if !declared(
+                    &|a| matches!(a, Addition::Field { definition, field: f, .. } if *definition == name && f == field),
+                ) {
+                    problems.push(format!("{name}.{field}: not in Coder's definition"));
+                }
+                continue;
+            }
+            if declared(
+                &|a| matches!(a, Addition::Override { definition, field: f, .. } if *definition == name && f == field),
+            ) || NULL_UUID_FIELDS.contains(&(name.as_str(), field.as_str()))
+            {
+                continue;
+            }
+            let (a, b) = (
+                kind(schema, &ours["definitions"]),
+                kind(their_prop, their_defs),
+            );
+            if a != b {
+                problems.push(format!("{name}.{field}: ours is {a}, Coder's is {b}"));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "schema differences:\n{}",
+        problems.join("\n")
+    );
+    assert!(compared >= 30, "only {compared} definitions were compared");
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_routed() {
+    let s = TestServer::start(Db::Sqlite).await;
+    let token = s.first_user().await;
+    let (_, doc) = s.get("", "/openapi.json").await;
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(
+        paths
+            .values()
+            .map(|p| p.as_object().unwrap().len())
+            .sum::<usize>(),
+        coder_server::openapi::ROUTES.len()
+    );
+    for r in coder_server::openapi::ROUTES {
+        let path = r
+            .path
+            .split('/')
+            .map(|seg| {
+                if seg.starts_with('{') {
+                    "00000000-0000-0000-0000-000000000000"
+                } else {
+                    seg
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let method = reqwest::Method::from_bytes(r.method.to_uppercase().as_bytes()).unwrap();
+        let resp = s
+            .client
+            .request(method, s.api(&path))
+            .header("Coder-Session-Token", &token)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap_or_default();
+        assert!(
+            status != 405 && !body.contains("Route not found."),
+            "{} {}: {status} {body}",
+            r.method,
+            r.path
+        );
+    }
+}

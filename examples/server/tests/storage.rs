@@ -1,0 +1,544 @@
+//! The storage suite: every test runs against SQLite (a real file) and PostgreSQL (a real
+//! server, fresh database per test).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+use coder_core::build::JobEvent;
+use coder_core::model::{
+    LogLevel, LogSource, ProvisionerJobInput, ProvisionerJobStatus, ProvisionerJobType,
+    ProvisionerType, WorkspaceTransition,
+};
+use coder_server::store::{
+    ApiKeyRow, BuildRow, FileRow, JobInsert, JobRow, Store, TemplateRow, TemplateSettings, UserRow,
+    VersionRow, WorkspaceRow,
+};
+use uuid::Uuid;
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (store, _dir) = crate::common::sqlite_store().await;
+                    super::$name(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let store = crate::common::pg_store().await;
+                    super::$name(store).await;
+                }
+            )*
+        }
+    };
+}
+
+both_backends!(
+    migrations_are_versioned_and_applied_once,
+    first_user_is_created_only_once,
+    api_keys_store_only_hashes_and_token_names_are_unique,
+    files_are_deduplicated_per_uploader,
+    concurrent_acquisition_hands_each_job_out_once,
+    job_events_follow_the_core_state_machine,
+    job_logs_are_ordered_and_resumable,
+    workspace_creation_is_one_transaction,
+    a_build_cannot_start_while_one_is_active,
+    orphaned_jobs_are_listed,
+);
+
+fn user(name: &str) -> UserRow {
+    let now = Utc::now();
+    UserRow {
+        id: Uuid::new_v4(),
+        username: name.to_owned(),
+        email: format!("{name}@example.com"),
+        name: String::new(),
+        hashed_password: "x".to_owned(),
+        status: "active".to_owned(),
+        login_type: "password".to_owned(),
+        roles: vec!["owner".to_owned()],
+        created_at: now,
+        updated_at: now,
+        last_seen_at: now,
+    }
+}
+
+struct Fixture {
+    user: UserRow,
+    org: Uuid,
+    file: Uuid,
+    version: Uuid,
+    template: Uuid,
+}
+
+fn job(f: &Fixture, job_type: ProvisionerJobType, input: ProvisionerJobInput) -> JobRow {
+    JobInsert {
+        id: Uuid::new_v4(),
+        organization_id: f.org,
+        initiator_id: f.user.id,
+        provisioner: ProvisionerType::Process,
+        file_id: f.file,
+        job_type,
+        input,
+    }
+    .into_row(Utc::now())
+}
+
+async fn fixture(store: &Store) -> Fixture {
+    let org = store.ensure_default_org().await.expect("org").id;
+    let u = user("alice");
+    assert!(store.create_user(&u, org, false).await.expect("user"));
+    let now = Utc::now();
+    let (file, _) = store
+        .insert_file(&FileRow {
+            id: Uuid::new_v4(),
+            hash: "abc".to_owned(),
+            created_by: u.id,
+            mimetype: "application/x-tar".to_owned(),
+            data: vec![1, 2, 3],
+            created_at: now,
+        })
+        .await
+        .expect("file");
+    let mut f = Fixture {
+        user: u,
+        org,
+        file,
+        version: Uuid::nil(),
+        template: Uuid::nil(),
+    };
+    let version = Uuid::new_v4();
+    let import = job(
+        &f,
+        ProvisionerJobType::TemplateVersionImport,
+        ProvisionerJobInput {
+            template_version_id: Some(version),
+            ..Default::default()
+        },
+    );
+    store
+        .create_version(
+            &VersionRow {
+                id: version,
+                template_id: None,
+                organization_id: org,
+                name: "v1".to_owned(),
+                message: String::new(),
+                readme: String::new(),
+                job_id: import.id,
+                created_by: f.user.id,
+                archived: false,
+                parameters: Vec::new(),
+                created_at: now,
+                updated_at: now,
+            },
+            &import,
+        )
+        .await
+        .expect("version");
+    let template = Uuid::new_v4();
+    store
+        .create_template(&TemplateRow {
+            id: template,
+            organization_id: org,
+            name: "local".to_owned(),
+            display_name: String::new(),
+            description: String::new(),
+            icon: String::new(),
+            provisioner: ProvisionerType::Process,
+            active_version_id: version,
+            created_by: f.user.id,
+            settings: TemplateSettings::default(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .expect("template");
+    f.version = version;
+    f.template = template;
+    f
+}
+
+fn workspace_rows(f: &Fixture, name: &str) -> (WorkspaceRow, BuildRow, JobRow) {
+    let now = Utc::now();
+    let ws = WorkspaceRow {
+        id: Uuid::new_v4(),
+        owner_id: f.user.id,
+        organization_id: f.org,
+        template_id: f.template,
+        name: name.to_owned(),
+        autostart_schedule: None,
+        ttl_ms: Some(3_600_000),
+        automatic_updates: "never".to_owned(),
+        deleted: false,
+        last_used_at: now,
+        created_at: now,
+        updated_at: now,
+    };
+    let build_id = Uuid::new_v4();
+    let j = job(
+        f,
+        ProvisionerJobType::WorkspaceBuild,
+        ProvisionerJobInput {
+            workspace_build_id: Some(build_id),
+            ..Default::default()
+        },
+    );
+    let b = BuildRow {
+        id: build_id,
+        workspace_id: ws.id,
+        build_number: 1,
+        template_version_id: f.version,
+        transition: WorkspaceTransition::Start,
+        initiator_id: f.user.id,
+        job_id: j.id,
+        reason: "initiator".to_owned(),
+        deadline: None,
+        max_deadline: None,
+        provisioner_state: Vec::new(),
+        parameters: Vec::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    (ws, b, j)
+}
+
+async fn count(store: &Store, table: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+        .fetch_one(store.pool())
+        .await
+        .expect("count")
+        .try_get::<i64, _>("n")
+        .expect("n")
+}
+
+async fn migrations_are_versioned_and_applied_once(store: Store) {
+    assert_eq!(
+        store.applied_migrations().await.expect("migrations"),
+        vec![1]
+    );
+    // Running them again (as a restart does) changes nothing.
+    store.ensure_default_org().await.expect("org");
+    assert_eq!(
+        store.applied_migrations().await.expect("migrations"),
+        vec![1]
+    );
+    assert_eq!(count(&store, "organizations").await, 1);
+    store.ensure_default_org().await.expect("org again");
+    assert_eq!(count(&store, "organizations").await, 1);
+}
+
+async fn first_user_is_created_only_once(store: Store) {
+    let org = store.ensure_default_org().await.expect("org").id;
+    assert!(
+        store
+            .create_user(&user("first"), org, true)
+            .await
+            .expect("first")
+    );
+    assert!(
+        !store
+            .create_user(&user("second"), org, true)
+            .await
+            .expect("second")
+    );
+    assert_eq!(store.count_users().await.expect("count"), 1);
+    let found = store
+        .user_by_username("FIRST")
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(found.email, "first@example.com");
+    assert!(found.is_owner());
+    assert_eq!(store.user_org_ids(found.id).await.expect("orgs"), vec![org]);
+}
+
+async fn api_keys_store_only_hashes_and_token_names_are_unique(store: Store) {
+    let f = fixture(&store).await;
+    let now = Utc::now();
+    let (id, secret, token) = coder_server::auth::generate_api_key();
+    assert_eq!(token, format!("{id}-{secret}"));
+    assert_eq!((id.len(), secret.len()), (10, 22));
+    let key = ApiKeyRow {
+        id: id.clone(),
+        hashed_secret: coder_server::auth::hash_secret(&secret),
+        user_id: f.user.id,
+        login_type: "token".to_owned(),
+        token_name: "ci".to_owned(),
+        scope: "all".to_owned(),
+        lifetime_seconds: 60,
+        expires_at: now,
+        last_used: now,
+        created_at: now,
+        updated_at: now,
+    };
+    store.insert_api_key(&key).await.expect("insert");
+    let stored = store.api_key(&id).await.expect("get").expect("found");
+    assert_ne!(stored.hashed_secret, secret);
+    assert_eq!(stored.hashed_secret.len(), 64);
+    let dup = ApiKeyRow {
+        id: "otherid123".to_owned(),
+        ..key.clone()
+    };
+    let err = store
+        .insert_api_key(&dup)
+        .await
+        .expect_err("duplicate name");
+    assert!(err.is_unique_violation(), "{err}");
+    assert_eq!(store.list_tokens(f.user.id).await.expect("list").len(), 1);
+    assert!(store.delete_api_key(&id).await.expect("delete"));
+    assert!(!store.delete_api_key(&id).await.expect("delete again"));
+}
+
+async fn files_are_deduplicated_per_uploader(store: Store) {
+    let f = fixture(&store).await;
+    let again = FileRow {
+        id: Uuid::new_v4(),
+        hash: "abc".to_owned(),
+        created_by: f.user.id,
+        mimetype: "application/x-tar".to_owned(),
+        data: vec![1, 2, 3],
+        created_at: Utc::now(),
+    };
+    assert_eq!(
+        store.insert_file(&again).await.expect("insert"),
+        (f.file, false)
+    );
+    let stored = store.file(f.file).await.expect("get").expect("found");
+    assert_eq!(stored.data, vec![1, 2, 3]);
+    assert!(store.file(Uuid::new_v4()).await.expect("get").is_none());
+}
+
+async fn concurrent_acquisition_hands_each_job_out_once(store: Store) {
+    let f = fixture(&store).await;
+    // The fixture's import job is pending too: 1 + 20 jobs.
+    for _ in 0..20 {
+        let version = Uuid::new_v4();
+        let j = job(
+            &f,
+            ProvisionerJobType::TemplateVersionImport,
+            ProvisionerJobInput {
+                template_version_id: Some(version),
+                ..Default::default()
+            },
+        );
+        let now = Utc::now();
+        store
+            .create_version(
+                &VersionRow {
+                    id: version,
+                    template_id: None,
+                    organization_id: f.org,
+                    name: version.to_string(),
+                    message: String::new(),
+                    readme: String::new(),
+                    job_id: j.id,
+                    created_by: f.user.id,
+                    archived: false,
+                    parameters: Vec::new(),
+                    created_at: now,
+                    updated_at: now,
+                },
+                &j,
+            )
+            .await
+            .expect("version");
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let worker = Uuid::new_v4();
+            let mut got = Vec::new();
+            while let Some(j) = store
+                .acquire_job(worker, Utc::now())
+                .await
+                .expect("acquire")
+            {
+                assert_eq!(j.status, ProvisionerJobStatus::Running);
+                assert_eq!(j.worker_id, Some(worker));
+                got.push(j.id);
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("task"));
+    }
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!(all.len(), 21);
+    assert_eq!(unique.len(), 21);
+    assert!(
+        store
+            .acquire_job(Uuid::new_v4(), Utc::now())
+            .await
+            .expect("acquire")
+            .is_none()
+    );
+}
+
+async fn job_events_follow_the_core_state_machine(store: Store) {
+    let f = fixture(&store).await;
+    let version = store.version(f.version).await.expect("v").expect("found");
+    let now = Utc::now();
+    // Pending -> cancel goes straight to canceled.
+    let j = store
+        .job_event(version.job_id, JobEvent::CancelRequested, "", now)
+        .await
+        .expect("cancel");
+    assert_eq!(j.status, ProvisionerJobStatus::Canceled);
+    assert!(j.completed_at.is_some() && j.canceled_at.is_some());
+    // A terminal job refuses further events and stays unchanged.
+    let err = store
+        .job_event(version.job_id, JobEvent::Acquired, "", now)
+        .await
+        .expect_err("terminal");
+    assert_eq!(err.status(), 400);
+    let (ws, b, j) = workspace_rows(&f, "dev");
+    store.create_workspace(&ws, &b, &j).await.expect("create");
+    let running = store
+        .acquire_job(Uuid::new_v4(), now)
+        .await
+        .expect("acquire")
+        .expect("job");
+    assert_eq!(running.id, j.id);
+    let j2 = store
+        .job_event(j.id, JobEvent::CancelRequested, "", now)
+        .await
+        .expect("cancel");
+    assert_eq!(j2.status, ProvisionerJobStatus::Canceling);
+    let j3 = store
+        .job_event(j.id, JobEvent::Failed, "boom", now)
+        .await
+        .expect("fail");
+    assert_eq!(j3.status, ProvisionerJobStatus::Failed);
+    assert_eq!(j3.error, "boom");
+}
+
+async fn job_logs_are_ordered_and_resumable(store: Store) {
+    let f = fixture(&store).await;
+    let v = store.version(f.version).await.expect("v").expect("found");
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let log = store
+            .append_job_log(
+                v.job_id,
+                LogSource::Provisioner,
+                LogLevel::Info,
+                "Stage",
+                &format!("line {i}"),
+                Utc::now(),
+            )
+            .await
+            .expect("log");
+        ids.push(log.id);
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let all = store.job_logs_after(v.job_id, 0).await.expect("logs");
+    assert_eq!(
+        all.iter().map(|l| l.output.as_str()).collect::<Vec<_>>(),
+        ["line 0", "line 1", "line 2", "line 3", "line 4"]
+    );
+    let rest = store.job_logs_after(v.job_id, ids[2]).await.expect("logs");
+    assert_eq!(
+        rest.iter().map(|l| l.id).collect::<Vec<_>>(),
+        ids[3..].to_vec()
+    );
+}
+
+async fn workspace_creation_is_one_transaction(store: Store) {
+    let f = fixture(&store).await;
+    let (ws, b, j) = workspace_rows(&f, "dev");
+    store.create_workspace(&ws, &b, &j).await.expect("create");
+    let jobs_before = count(&store, "provisioner_jobs").await;
+    let (ws2, b2, j2) = workspace_rows(&f, "dev");
+    let err = store
+        .create_workspace(&ws2, &b2, &j2)
+        .await
+        .expect_err("duplicate");
+    assert_eq!(err.status(), 409);
+    assert_eq!(err.to_string(), "Workspace \"dev\" already exists.");
+    // Nothing of the failed create remains.
+    assert_eq!(count(&store, "provisioner_jobs").await, jobs_before);
+    assert_eq!(count(&store, "workspace_builds").await, 1);
+    assert!(store.workspace(ws2.id).await.expect("get").is_none());
+    let latest = store
+        .latest_build(ws.id)
+        .await
+        .expect("latest")
+        .expect("build");
+    assert_eq!((latest.id, latest.build_number), (b.id, 1));
+}
+
+async fn a_build_cannot_start_while_one_is_active(store: Store) {
+    let f = fixture(&store).await;
+    let (ws, b, j) = workspace_rows(&f, "dev");
+    store.create_workspace(&ws, &b, &j).await.expect("create");
+    let (_, mut b2, j2) = workspace_rows(&f, "ignored");
+    b2.workspace_id = ws.id;
+    b2.transition = WorkspaceTransition::Stop;
+    let refuse = |latest: Option<(&BuildRow, &ProvisionerJobStatus)>| {
+        let (_, status) = latest.expect("latest build");
+        if status.is_terminal() {
+            Ok(())
+        } else {
+            Err(coder_server::error::Error::conflict(
+                "A workspace build is already active.",
+            ))
+        }
+    };
+    let err = store
+        .create_build(&mut b2.clone(), &j2, refuse)
+        .await
+        .expect_err("active");
+    assert_eq!(err.status(), 409);
+    assert_eq!(count(&store, "workspace_builds").await, 1);
+    // Once the first job is done the stop build gets number 2.
+    let now = Utc::now();
+    store
+        .acquire_job(Uuid::new_v4(), now)
+        .await
+        .expect("acquire");
+    store
+        .acquire_job(Uuid::new_v4(), now)
+        .await
+        .expect("acquire");
+    store
+        .job_event(j.id, JobEvent::Succeeded, "", now)
+        .await
+        .expect("succeed");
+    store
+        .create_build(&mut b2, &j2, refuse)
+        .await
+        .expect("stop build");
+    assert_eq!(b2.build_number, 2);
+    let builds = store.list_builds(ws.id).await.expect("builds");
+    assert_eq!(
+        builds.iter().map(|b| b.build_number).collect::<Vec<_>>(),
+        vec![2, 1]
+    );
+}
+
+async fn orphaned_jobs_are_listed(store: Store) {
+    let f = fixture(&store).await;
+    assert!(store.orphaned_jobs().await.expect("orphans").is_empty());
+    let j = store
+        .acquire_job(Uuid::new_v4(), Utc::now())
+        .await
+        .expect("acquire")
+        .expect("job");
+    let orphans = store.orphaned_jobs().await.expect("orphans");
+    assert_eq!(orphans.iter().map(|o| o.id).collect::<Vec<_>>(), vec![j.id]);
+    let _ = f;
+}
