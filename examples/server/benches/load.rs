@@ -469,6 +469,7 @@ async fn drop_database(admin: &str, url: &str) {
 async fn run(label: &str, postgres: Option<String>) {
     println!("{label}:");
     let server = start_server(postgres.as_deref());
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()

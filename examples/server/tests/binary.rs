@@ -33,6 +33,7 @@ async fn binary_prints_its_url_serves_and_stops_on_sigterm() {
         "{rest:?}"
     );
 
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let mut status = 0;
     for _ in 0..100 {

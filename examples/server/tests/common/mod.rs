@@ -172,7 +172,7 @@ impl TestServer {
             .await
             .expect("server failed");
         });
-        let client = reqwest::Client::new();
+        let client = http_client();
         // Wait until it answers.
         for _ in 0..200 {
             if client
@@ -413,4 +413,11 @@ impl TestServer {
         )
         .await
     }
+}
+
+/// A plain HTTP client for tests. The workspace's reqwest uses rustls without a built-in
+/// provider (the SDK picks `ring`), so the provider is installed once here.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
