@@ -81,6 +81,8 @@ pub(crate) enum Command {
     Schedule(ScheduleCommand),
     /// Print the shell completion script for the detected or chosen shell.
     Completion(CompletionArgs),
+    /// Start a Coder server (the reference control plane; same flags as `coder-server`)
+    Server(coder_server::cli::ServerArgs),
 }
 
 /// `coder login`.

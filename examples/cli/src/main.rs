@@ -23,6 +23,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    if let cli::Command::Server(args) = cli.command {
+        return serve(args);
+    }
     let ui = ui::Ui::detect(cli.global.quiet, cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -39,6 +42,21 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {}", e.render(ui.verbose));
             e.exit_code()
+        }
+    }
+}
+
+/// `coder server`: the reference control plane, on a multi-threaded runtime.
+fn serve(args: coder_server::cli::ServerArgs) -> ExitCode {
+    coder_server::cli::init_tracing();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(coder_server::cli::run(args)),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
         }
     }
 }

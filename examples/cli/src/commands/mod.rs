@@ -78,6 +78,8 @@ pub(crate) async fn run(cli: Cli, ui: Ui) -> Result<()> {
         Command::Logs(args) => logs::run(&ctx, args).await,
         Command::Schedule(cmd) => schedule::run(&ctx, cmd).await,
         Command::Completion(args) => completion::run(&ctx, args),
+        // `main` runs the server on its own multi-threaded runtime before reaching here.
+        Command::Server(_) => Err(CliError::Usage("coder server runs from main".into())),
     }
 }
 

@@ -1,0 +1,244 @@
+//! End to end: the built `coder` binary against the reference server it starts itself
+//! (`coder server` on `127.0.0.1:0`, embedded SQLite in a temporary directory), the way the
+//! README's quick start goes: login as the first user, init and push the example template,
+//! create a workspace, list, logs, stop, start, delete — and the errors a user meets on the way.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// A `coder server` child process, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    /// Kept open: the server prints more lines, and a closed pipe would kill it.
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Server {
+    fn start(cache: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_coder"))
+            .args(["server", "--http-address", "127.0.0.1:0", "--cache-dir"])
+            .arg(cache)
+            .env_remove("CODER_PG_CONNECTION_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start coder server");
+        let mut first = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut first).unwrap();
+        let url = first.trim().rsplit(' ').next().unwrap().to_owned();
+        assert!(
+            first.starts_with("Started HTTP listener at http://127.0.0.1:"),
+            "{first:?}"
+        );
+        Self {
+            child,
+            url,
+            _stdout: stdout,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct User {
+    config: PathBuf,
+}
+
+impl User {
+    fn coder(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coder"));
+        for var in [
+            "CODER_URL",
+            "CODER_SESSION_TOKEN",
+            "CODER_VERBOSE",
+            "CODER_QUIET",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("CODER_CONFIG_DIR", &self.config);
+        cmd
+    }
+
+    /// Runs `coder args...`; returns (exit code, stdout, stderr).
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self
+            .coder()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = self.run(args);
+        assert_eq!(code, 0, "coder {args:?} failed: {err}");
+        out
+    }
+
+    fn status_of(&self, name: &str) -> String {
+        let list: serde_json::Value =
+            serde_json::from_str(&self.ok(&["list", "-o", "json"])).unwrap();
+        let ws = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["name"] == name)
+            .unwrap();
+        ws["latest_build"]["status"].as_str().unwrap().to_owned()
+    }
+}
+
+#[test]
+fn from_coder_server_to_a_running_workspace_and_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("cache"));
+    let user = User {
+        config: tmp.path().join("config"),
+    };
+
+    // Four commands from a fresh server to a running workspace.
+    let out = user.ok(&[
+        "login",
+        &server.url,
+        "--first-user-username",
+        "admin",
+        "--first-user-email",
+        "admin@example.com",
+        "--first-user-password",
+        "correct horse battery",
+    ]);
+    assert_eq!(
+        out.trim_end().lines().last(),
+        Some("Welcome to Coder, admin! You're authenticated.")
+    );
+    let template_dir = tmp.path().join("tpl");
+    user.ok(&["templates", "init", template_dir.to_str().unwrap()]);
+    let out = user.ok(&[
+        "templates",
+        "push",
+        "local",
+        "-d",
+        template_dir.to_str().unwrap(),
+        "--yes",
+    ]);
+    assert!(
+        out.contains("Template \"local\" created with version"),
+        "{out}"
+    );
+    let out = user.ok(&["create", "dev", "--template", "local", "--yes"]);
+    assert!(
+        out.contains("Workspace \"dev\" is running (build #1"),
+        "{out}"
+    );
+
+    assert_eq!(
+        user.ok(&["whoami", "-o", "json"])
+            .contains("\"username\": \"admin\""),
+        true
+    );
+    assert_eq!(user.status_of("dev"), "running");
+    let logs = user.ok(&["logs", "dev"]);
+    assert!(
+        logs.contains("[Starting workspace] Agent main: started process"),
+        "{logs}"
+    );
+
+    // The errors a user meets: each one line on stderr and a non-zero exit.
+    let (code, _, err) = user.run(&["show", "nosuch"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "error: workspace \"nosuch\": Resource not found or you do not have access to this resource\n"
+        )
+    );
+
+    let out = user.ok(&["stop", "dev", "--yes"]);
+    assert!(
+        out.contains("Workspace \"dev\" is stopped (build #2"),
+        "{out}"
+    );
+    assert_eq!(user.status_of("dev"), "stopped");
+
+    let out = user.ok(&["start", "dev", "--yes"]);
+    assert!(
+        out.contains("Workspace \"dev\" is running (build #3"),
+        "{out}"
+    );
+
+    // A build while another is active: a workspace whose process ignores SIGTERM takes the
+    // server's 10 s grace period to stop, and a start meanwhile is refused.
+    let stubborn = tmp.path().join("stubborn");
+    std::fs::create_dir_all(&stubborn).unwrap();
+    std::fs::write(
+        stubborn.join("coder-template.toml"),
+        "[[agents]]\nname = \"main\"\ncommand = \"trap '' TERM; while true; do sleep 1; done\"\n",
+    )
+    .unwrap();
+    user.ok(&[
+        "templates",
+        "push",
+        "stubborn",
+        "-d",
+        stubborn.to_str().unwrap(),
+        "--yes",
+    ]);
+    user.ok(&["create", "slow", "--template", "stubborn", "--yes"]);
+    let stopping = user
+        .coder()
+        .args(["stop", "slow", "--yes"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    while user.status_of("slow") != "stopping" {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (code, _, err) = user.run(&["start", "slow", "--yes"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "error: start workspace \"slow\": A workspace build is already active.\n"
+        )
+    );
+    assert!(stopping.wait_with_output().unwrap().status.success());
+    assert_eq!(user.status_of("slow"), "stopped");
+    user.ok(&["delete", "slow", "--yes"]);
+
+    let out = user.ok(&["delete", "dev", "--yes"]);
+    assert!(out.contains("Workspace \"dev\" has been deleted"), "{out}");
+    assert_eq!(user.ok(&["list", "-o", "json"]).trim(), "[]");
+
+    // A wrong password: one line, exit 1, and the stored session is untouched.
+    let stranger = User {
+        config: tmp.path().join("stranger"),
+    };
+    let (code, _, err) = stranger.run(&[
+        "login",
+        &server.url,
+        "--email",
+        "admin@example.com",
+        "--password",
+        "wrong",
+    ]);
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "error: login: Incorrect email or password.\n")
+    );
+    assert!(!stranger.config.join("session").exists());
+}

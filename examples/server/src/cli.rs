@@ -1,0 +1,84 @@
+//! The `coder server` command line: Coder's flags and environment variables, shared by the
+//! `coder-server` binary and the `coder server` subcommand of the CLI.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::Config;
+
+/// Start a Coder-compatible control plane (embedded SQLite unless --postgres-url is set).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// HTTP bind address of the server (`127.0.0.1:0` picks a free port).
+    #[arg(long, env = "CODER_HTTP_ADDRESS", default_value = "127.0.0.1:3000")]
+    pub http_address: String,
+    /// The URL that users will use to access the Coder deployment.
+    #[arg(long, env = "CODER_ACCESS_URL")]
+    pub access_url: Option<String>,
+    /// URL of a PostgreSQL database. If empty, an embedded SQLite database is used.
+    #[arg(long, env = "CODER_PG_CONNECTION_URL")]
+    pub postgres_url: Option<String>,
+    /// The directory to cache temporary files and the embedded database.
+    #[arg(long, env = "CODER_CACHE_DIRECTORY")]
+    pub cache_dir: Option<PathBuf>,
+    /// Number of provisioner daemons to create on start (jobs run concurrently).
+    #[arg(long, env = "CODER_PROVISIONER_DAEMONS", default_value_t = 3)]
+    pub provisioner_daemons: usize,
+}
+
+impl ServerArgs {
+    /// The server configuration these flags describe.
+    pub fn config(&self) -> Config {
+        let mut config = Config::new(
+            self.cache_dir
+                .clone()
+                .unwrap_or_else(Config::default_cache_dir),
+        );
+        config.access_url = self.access_url.clone().filter(|u| !u.is_empty());
+        config.postgres_url = self.postgres_url.clone().filter(|u| !u.is_empty());
+        config.job_concurrency = self.provisioner_daemons;
+        config
+    }
+}
+
+/// Binds, prints the URL (first stdout line) and how to create the first user, then serves
+/// until SIGINT/SIGTERM. Needs a multi-threaded tokio runtime.
+pub async fn run(args: ServerArgs) -> ExitCode {
+    let config = args.config();
+    let listener = match tokio::net::TcpListener::bind(&args.http_address).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: listen on {}: {e}", args.http_address);
+            return ExitCode::FAILURE;
+        }
+    };
+    let url = match listener.local_addr() {
+        Ok(addr) => format!("http://{addr}"),
+        Err(_) => args.http_address.clone(),
+    };
+    println!("Started HTTP listener at {url}");
+    let access = config.access_url.clone().unwrap_or_else(|| url.clone());
+    println!("View the Web UI: {access}");
+    println!(
+        "Create the first user: curl -X POST {access}/api/v2/users/first -H 'Content-Type: application/json' \
+         -d '{{\"email\":\"admin@example.com\",\"username\":\"admin\",\"password\":\"<at least 8 characters>\"}}'"
+    );
+    println!("Or with the CLI: coder login {access}");
+    match crate::serve(listener, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr, `warn` unless `RUST_LOG` says otherwise.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
