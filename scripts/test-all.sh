@@ -69,6 +69,24 @@ SQL
     say "postgres: $CODER_TEST_PG_URL"
 }
 
+# Debian packages the suites drive for real: wireguard-go and wg (tunnel interop), ip and ping
+# (network namespaces), tmux (the CLI seen in a real terminal). Missing ones are installed.
+ensure_debian_packages() {
+    local missing=()
+    command -v wireguard-go >/dev/null || missing+=(wireguard-go)
+    command -v wg >/dev/null || missing+=(wireguard-tools)
+    command -v ip >/dev/null || missing+=(iproute2)
+    command -v ping >/dev/null || missing+=(iputils-ping)
+    command -v tmux >/dev/null || missing+=(tmux)
+    [ "${#missing[@]}" -eq 0 ] && return
+    say "installing ${missing[*]}"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >"$LOG_DIR/apt-tools.log" 2>&1; then
+        apt-get update >>"$LOG_DIR/apt-tools.log" 2>&1
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >>"$LOG_DIR/apt-tools.log" 2>&1 ||
+            say "install failed (see $LOG_DIR/apt-tools.log); the suites that need them say so"
+    fi
+}
+
 # schemathesis (PyPI) for the reference server's API fuzzing check.
 ensure_schemathesis() {
     if ! command -v st >/dev/null; then
@@ -119,6 +137,7 @@ check() {
 }
 
 ensure_rust
+ensure_debian_packages
 
 suite_postgres_setup
 suite_rust

@@ -5,103 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod support;
 
-/// A `coder server` child process, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-    /// Kept open: the server prints more lines, and a closed pipe would kill it.
-    _stdout: BufReader<std::process::ChildStdout>,
-}
+use std::process::Stdio;
 
-impl Server {
-    fn start(cache: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_coder"))
-            .args(["server", "--http-address", "127.0.0.1:0", "--cache-dir"])
-            .arg(cache)
-            .env_remove("CODER_PG_CONNECTION_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start coder server");
-        let mut first = String::new();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        stdout.read_line(&mut first).unwrap();
-        let url = first.trim().rsplit(' ').next().unwrap().to_owned();
-        assert!(
-            first.starts_with("Started HTTP listener at http://127.0.0.1:"),
-            "{first:?}"
-        );
-        Self {
-            child,
-            url,
-            _stdout: stdout,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct User {
-    config: PathBuf,
-}
-
-impl User {
-    fn coder(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coder"));
-        for var in [
-            "CODER_URL",
-            "CODER_SESSION_TOKEN",
-            "CODER_VERBOSE",
-            "CODER_QUIET",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("CODER_CONFIG_DIR", &self.config);
-        cmd
-    }
-
-    /// Runs `coder args...`; returns (exit code, stdout, stderr).
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self
-            .coder()
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap(),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        )
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let (code, out, err) = self.run(args);
-        assert_eq!(code, 0, "coder {args:?} failed: {err}");
-        out
-    }
-
-    fn status_of(&self, name: &str) -> String {
-        let list: serde_json::Value =
-            serde_json::from_str(&self.ok(&["list", "-o", "json"])).unwrap();
-        let ws = list
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|w| w["name"] == name)
-            .unwrap();
-        ws["latest_build"]["status"].as_str().unwrap().to_owned()
-    }
-}
+use support::{Server, User, stubborn_template};
 
 #[test]
 fn from_coder_server_to_a_running_workspace_and_back() {
@@ -181,12 +89,7 @@ fn from_coder_server_to_a_running_workspace_and_back() {
     // A build while another is active: a workspace whose process ignores SIGTERM takes the
     // server's 10 s grace period to stop, and a start meanwhile is refused.
     let stubborn = tmp.path().join("stubborn");
-    std::fs::create_dir_all(&stubborn).unwrap();
-    std::fs::write(
-        stubborn.join("coder-template.toml"),
-        "[[agents]]\nname = \"main\"\ncommand = \"trap '' TERM; while true; do sleep 1; done\"\n",
-    )
-    .unwrap();
+    stubborn_template(&stubborn);
     user.ok(&[
         "templates",
         "push",
