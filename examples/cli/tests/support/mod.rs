@@ -1,7 +1,7 @@
 //! Shared by the end-to-end tests: a `coder server` child process on a free port, and a user
 //! running the built `coder` binary with its own config directory.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
