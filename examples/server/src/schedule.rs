@@ -1,8 +1,12 @@
-//! Workspace schedule inputs (TTL, autostart, extend), stored and minimally validated with
-//! Coder's messages. One place to delegate to `coder_core::schedule` once its rules land.
+//! Workspace schedule inputs (TTL, autostart, extend) checked with `coder_core::schedule`'s
+//! rules and Coder's messages; the TTL range check is the API's own.
 
-use chrono::Duration;
+use coder_core::Error as CoreError;
 use coder_core::model::Timestamp;
+use coder_core::schedule::{
+    LatestBuild, MaxDeadlinePolicy, Schedule, TemplateSchedule, Weekdays, deadlines_on_start,
+    extend_deadline,
+};
 
 use crate::error::{Error, Result};
 use crate::store::TemplateSettings;
@@ -34,120 +38,78 @@ pub fn validate_ttl(ttl_ms: Option<i64>) -> Result<Option<i64>> {
     }
 }
 
-fn field_ok(field: &str, min: u32, max: u32) -> bool {
-    field.split(',').all(|part| {
-        let (range, step) = match part.split_once('/') {
-            Some((r, s)) => (r, s.parse::<u32>().ok().filter(|s| *s > 0).map(|_| ())),
-            None => (part, Some(())),
-        };
-        if step.is_none() {
-            return false;
-        }
-        if range == "*" {
-            return true;
-        }
-        let num = |s: &str| s.parse::<u32>().ok().filter(|n| (min..=max).contains(n));
-        match range.split_once('-') {
-            Some((a, b)) => matches!((num(a), num(b)), (Some(a), Some(b)) if a <= b),
-            None => num(range).is_some(),
-        }
-    })
-}
-
-/// Validates an autostart schedule (`CRON_TZ=<zone> <min> <hour> * * <dow>`); empty or `None`
-/// disables autostart.
+/// Validates an autostart schedule (`CRON_TZ=<zone> <min> <hour> * * <dow>`) with
+/// `coder_core::schedule`; empty or `None` disables autostart. The string is stored as given.
 pub fn validate_autostart(schedule: Option<&str>) -> Result<Option<String>> {
     let Some(s) = schedule.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
-    let invalid = |detail: String| Error::BadRequest {
-        message: "Invalid autostart schedule.".to_owned(),
-        detail: String::new(),
-        validations: vec![coder_core::model::ValidationError {
-            field: "schedule".to_owned(),
-            detail,
-        }],
-    };
-    let mut rest = s;
-    if let Some(tz) = s.strip_prefix("CRON_TZ=") {
-        let (zone, after) = tz
-            .split_once(' ')
-            .ok_or_else(|| invalid("missing cron fields after CRON_TZ".into()))?;
-        if zone.is_empty()
-            || !zone
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
-        {
-            return Err(invalid(format!("invalid time zone {zone:?}")));
-        }
-        rest = after;
+    match Schedule::parse_weekly(s) {
+        Ok(_) => Ok(Some(s.to_owned())),
+        Err(e) => Err(Error::BadRequest {
+            message: "Invalid autostart schedule.".to_owned(),
+            detail: String::new(),
+            validations: vec![coder_core::model::ValidationError {
+                field: "schedule".to_owned(),
+                detail: match e {
+                    CoreError::InvalidSchedule { reason, .. } => reason,
+                    other => other.to_string(),
+                },
+            }],
+        }),
     }
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    if fields.len() != 5 {
-        return Err(invalid(format!(
-            "expected 5 cron fields (min hour * * dow), got {}",
-            fields.len()
-        )));
-    }
-    if fields[2] != "*" || fields[3] != "*" {
-        return Err(invalid(
-            "validate weekly schedule: expected day-of-month and month to be *".into(),
-        ));
-    }
-    if !field_ok(fields[0], 0, 59) || !field_ok(fields[1], 0, 23) || !field_ok(fields[4], 0, 7) {
-        return Err(invalid(format!(
-            "parse schedule: invalid cron expression {rest:?}"
-        )));
-    }
-    Ok(Some(s.to_owned()))
 }
 
-/// The deadline of a start build that completed at `now`: the workspace TTL, else the
-/// template default; none when both are unset (manual shutdown).
+/// The template's schedule options as `coder_core::schedule` reads them.
+pub fn template_schedule(settings: &TemplateSettings) -> TemplateSchedule {
+    let days = settings
+        .autostart_requirement
+        .days_of_week
+        .iter()
+        .filter_map(|d| d.parse::<chrono::Weekday>().ok());
+    let allowed = Weekdays::from_days(days);
+    TemplateSchedule {
+        default_ttl_ms: settings.default_ttl_ms,
+        allow_user_autostop: settings.allow_user_autostop,
+        activity_bump_ms: settings.activity_bump_ms,
+        max_deadline: MaxDeadlinePolicy::None,
+        allow_user_autostart: settings.allow_user_autostart,
+        autostart_allowed_days: if allowed.is_empty() {
+            Weekdays::ALL
+        } else {
+            allowed
+        },
+        failure_ttl_ms: settings.failure_ttl_ms,
+        time_til_dormant_ms: settings.time_til_dormant_ms,
+        time_til_dormant_autodelete_ms: settings.time_til_dormant_autodelete_ms,
+    }
+}
+
+/// The deadline of a start build that completed at `now` (`coder_core::schedule`'s
+/// `deadlines_on_start`): the workspace TTL when users may set it, else the template default;
+/// none when both are unset (manual shutdown).
 pub fn initial_deadline(
     ttl_ms: Option<i64>,
     template: &TemplateSettings,
     now: Timestamp,
 ) -> Option<Timestamp> {
-    let ttl = if template.allow_user_autostop {
-        ttl_ms.filter(|t| *t > 0)
-    } else {
-        None
-    }
-    .or(Some(template.default_ttl_ms).filter(|t| *t > 0))?;
-    Some(now + Duration::milliseconds(ttl))
+    deadlines_on_start(&template_schedule(template), ttl_ms, None, now)
+        .ok()
+        .and_then(|d| d.deadline)
 }
 
-/// Checks a new deadline for `PUT /workspaces/{id}/extend`.
-pub fn validate_extend(
-    new: Timestamp,
-    now: Timestamp,
-    max_deadline: Option<Timestamp>,
-) -> Result<()> {
-    if new < now + Duration::minutes(29) {
-        return Err(Error::validation(
-            "deadline",
-            "Cannot extend workspace: new deadline must be at least 30 minutes in the future",
-        )
-        .with_message(
-            "Cannot extend workspace: new deadline must be at least 30 minutes in the future",
-        ));
+/// Checks a new deadline for `PUT /workspaces/{id}/extend` with `coder_core::schedule`'s
+/// `extend_deadline`: 409 for a workspace that is not running a finished start build or has
+/// no deadline, 400 for a deadline too soon or past `max_deadline`.
+pub fn validate_extend(build: &LatestBuild, new: Timestamp, now: Timestamp) -> Result<()> {
+    match extend_deadline(build, new, now) {
+        Ok(_) => Ok(()),
+        Err(refusal) if refusal.is_conflict() => Err(Error::conflict(refusal.to_string())),
+        Err(refusal) => {
+            let message = refusal.to_string();
+            Err(Error::validation("deadline", message.clone()).with_message(message))
+        }
     }
-    if let Some(max) = max_deadline
-        && new > max
-    {
-        return Err(Error::validation(
-            "deadline",
-            format!(
-                "Cannot extend workspace beyond max deadline {}",
-                max.to_rfc3339()
-            ),
-        )
-        .with_message(
-            "Cannot extend workspace: deadline is beyond max deadline imposed by template",
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -185,21 +147,46 @@ mod tests {
     }
 
     #[test]
-    fn extend_needs_thirty_minutes() {
-        let now = chrono::Utc::now();
-        assert!(validate_extend(now + Duration::minutes(31), now, None).is_ok());
-        let e = validate_extend(now + Duration::minutes(10), now, None).unwrap_err();
+    fn extend_needs_thirty_minutes_and_respects_max_deadline() {
+        use chrono::Duration;
+        use coder_core::model::WorkspaceTransition;
+        use coder_core::schedule::BuildJob;
+        let now: Timestamp = "2026-08-22T10:00:00Z".parse().unwrap();
+        let build = LatestBuild {
+            transition: WorkspaceTransition::Start,
+            job: BuildJob::Succeeded {
+                completed_at: now - Duration::hours(1),
+            },
+            deadline: Some(now + Duration::hours(1)),
+            max_deadline: Some(now + Duration::hours(2)),
+        };
+        assert!(validate_extend(&build, now + Duration::minutes(31), now).is_ok());
+        let e = validate_extend(&build, now + Duration::minutes(10), now).unwrap_err();
         assert_eq!(
             e.to_string(),
             "Cannot extend workspace: new deadline must be at least 30 minutes in the future"
         );
-        assert!(
-            validate_extend(
-                now + Duration::hours(3),
-                now,
-                Some(now + Duration::hours(2))
-            )
-            .is_err()
+        let e = validate_extend(&build, now + Duration::hours(3), now).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Cannot extend workspace beyond max deadline 2026-08-22T12:00:00Z."
         );
+        let manual = LatestBuild {
+            deadline: None,
+            ..build
+        };
+        let e = validate_extend(&manual, now + Duration::hours(1), now).unwrap_err();
+        assert_eq!(e.to_string(), "Workspace shutdown is manual.");
+    }
+
+    #[test]
+    fn day_names_are_accepted_as_coder_accepts_them() {
+        assert_eq!(
+            validate_autostart(Some("CRON_TZ=Europe/London 30 8 * * Mon-Fri"))
+                .unwrap()
+                .as_deref(),
+            Some("CRON_TZ=Europe/London 30 8 * * Mon-Fri")
+        );
+        assert!(validate_autostart(Some("CRON_TZ=Nowhere/Atlantis 30 8 * * 1")).is_err());
     }
 }

@@ -681,20 +681,23 @@ pub(crate) async fn put_extend(
         .await?
         .ok_or(Error::NotFound)?;
     let job = state.store.job(b.job_id).await?.ok_or(Error::NotFound)?;
-    if b.transition != WorkspaceTransition::Start {
-        return Err(Error::conflict(format!(
-            "Workspace must be started, current status: {}",
-            b.transition
-        )));
-    }
-    if job.status != ProvisionerJobStatus::Succeeded {
-        return Err(Error::conflict("Workspace is still building!"));
-    }
-    if b.deadline.is_none() {
-        return Err(Error::conflict("Workspace shutdown is manual."));
-    }
+    let completed_at = job.completed_at.unwrap_or(job.created_at);
+    let latest = coder_core::schedule::LatestBuild {
+        transition: b.transition.clone(),
+        job: match job.status {
+            ProvisionerJobStatus::Succeeded => {
+                coder_core::schedule::BuildJob::Succeeded { completed_at }
+            }
+            ProvisionerJobStatus::Failed | ProvisionerJobStatus::Canceled => {
+                coder_core::schedule::BuildJob::Failed { completed_at }
+            }
+            _ => coder_core::schedule::BuildJob::InProgress,
+        },
+        deadline: b.deadline,
+        max_deadline: b.max_deadline,
+    };
     let now = Utc::now();
-    schedule::validate_extend(req.deadline, now, b.max_deadline)?;
+    schedule::validate_extend(&latest, req.deadline, now)?;
     state
         .store
         .set_build_deadline(b.id, req.deadline, now)
