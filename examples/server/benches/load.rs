@@ -332,12 +332,22 @@ async fn create_to_running(api: &Api, owner: &str, n: usize) -> Vec<Duration> {
             }
         }
         times.push(started.elapsed());
+        // Delete and wait, so no workspace process outlives the benchmark.
         api.post(
             owner,
             &format!("/workspaces/{id}/builds"),
             json!({"transition":"delete"}),
         )
         .await;
+        loop {
+            let (_, w) = api
+                .get(owner, &format!("/workspaces/{id}?include_deleted=true"))
+                .await;
+            if w["latest_build"]["status"] == "deleted" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
     times.sort();
     times
