@@ -36,6 +36,24 @@ fn env_num(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// CPU time (user + system) the process has used, from `/proc/<pid>/stat`.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    // After the command: state is field 3; utime and stime are fields 14 and 15 (clock ticks).
+    let ticks = |i: usize| {
+        fields
+            .get(i - 3)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let hz = 100; // USER_HZ on Linux
+    Duration::from_millis((ticks(14) + ticks(15)) * 1000 / hz)
+}
+
 struct Server {
     child: Child,
     url: String,
@@ -314,12 +332,22 @@ async fn create_to_running(api: &Api, owner: &str, n: usize) -> Vec<Duration> {
             }
         }
         times.push(started.elapsed());
+        // Delete and wait, so no workspace process outlives the benchmark.
         api.post(
             owner,
             &format!("/workspaces/{id}/builds"),
             json!({"transition":"delete"}),
         )
         .await;
+        loop {
+            let (_, w) = api
+                .get(owner, &format!("/workspaces/{id}?include_deleted=true"))
+                .await;
+            if w["latest_build"]["status"] == "deleted" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
     times.sort();
     times
@@ -504,6 +532,8 @@ async fn run(label: &str, postgres: Option<String>) {
     let users = Arc::new(users);
     let rate = env_num("LOAD_RATE", 1000);
     let seconds = env_num("LOAD_SECONDS", 10);
+    let pid = server.child.id();
+    let cpu_before = cpu_time(pid);
     let (samples, elapsed) = drive(
         Arc::clone(&api),
         Arc::clone(&users),
@@ -512,9 +542,16 @@ async fn run(label: &str, postgres: Option<String>) {
         seconds,
     )
     .await;
+    let requests = samples.list.len() + samples.get.len();
     samples.report(
         &format!("open loop at {rate}/s for {seconds} s, 64 connections"),
         elapsed,
+    );
+    let cpu = cpu_time(pid).saturating_sub(cpu_before);
+    println!(
+        "  server CPU: {:.3} ms per request ({:.0} % of one core), whatever else the machine runs",
+        ms(cpu) / requests.max(1) as f64,
+        100.0 * cpu.as_secs_f64() / elapsed.as_secs_f64()
     );
     let (samples, elapsed) = drive(api, users, 32, None, 5).await;
     samples.report("closed loop, 32 connections for 5 s", elapsed);

@@ -56,14 +56,22 @@ pub async fn run(args: ServerArgs) -> ExitCode {
         Ok(addr) => format!("http://{addr}"),
         Err(_) => args.http_address.clone(),
     };
-    println!("Started HTTP listener at {url}");
     let access = config.access_url.clone().unwrap_or_else(|| url.clone());
-    println!("View the Web UI: {access}");
-    println!(
-        "Create the first user: curl -X POST {access}/api/v2/users/first -H 'Content-Type: application/json' \
-         -d '{{\"email\":\"admin@example.com\",\"username\":\"admin\",\"password\":\"<at least 8 characters>\"}}'"
+    // Written with errors ignored: a reader that closed our stdout after the first line
+    // (`| head -1`, a test harness) must not take the server down.
+    let banner = format!(
+        "Started HTTP listener at {url}\n\
+         View the Web UI: {access}\n\
+         Create the first user: curl -X POST {access}/api/v2/users/first -H 'Content-Type: application/json' \
+         -d '{{\"email\":\"admin@example.com\",\"username\":\"admin\",\"password\":\"<at least 8 characters>\"}}'\n\
+         Or with the CLI: coder login {access}\n"
     );
-    println!("Or with the CLI: coder login {access}");
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes());
+        let _ = out.flush();
+    }
     match crate::serve(listener, config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

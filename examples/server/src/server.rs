@@ -55,6 +55,7 @@ pub async fn build_state(listener: &TcpListener, config: Config) -> Result<AppSt
     ));
     let openapi = Arc::new(crate::openapi::document().map_err(crate::error::Error::Internal)?);
     Ok(AppState {
+        shutdown: tokio::sync::watch::channel(false).1,
         openapi,
         process,
         store,
@@ -79,7 +80,13 @@ pub async fn serve_with_shutdown(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let state = build_state(&listener, config).await?;
+    let mut state = build_state(&listener, config).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    state.shutdown = stop_rx.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
     let recovered = crate::runner::recover_orphaned_jobs(&state).await?;
     if recovered > 0 {
         tracing::warn!(
@@ -89,14 +96,32 @@ pub async fn serve_with_shutdown(
     }
     let runner = crate::runner::Runner::start(state.clone());
     let app = crate::api::router(state.clone());
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| crate::error::Error::Internal(format!("serving: {e}")));
+    let mut stopping_rx = stop_rx.clone();
+    let mut stopped = stop_rx;
+    let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+        stopping(&mut stopping_rx).await;
+    });
+    // Streams (watch, log follow) end themselves on shutdown; anything still open after the
+    // grace period does not keep the process alive.
+    let served = tokio::select! {
+        r = serving => r.map_err(|e| crate::error::Error::Internal(format!("serving: {e}"))),
+        () = async {
+            stopping(&mut stopped).await;
+            tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+        } => {
+            tracing::warn!("connections still open 10 s after shutdown began; closing them");
+            Ok(())
+        }
+    };
     runner.shutdown(std::time::Duration::from_secs(5)).await;
     state.store.close().await;
     served?;
     Ok(())
+}
+
+/// Resolves once the server's shutdown flag (see [`AppState::shutdown`]) is set.
+pub async fn stopping(flag: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = flag.wait_for(|s| *s).await;
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -38,6 +38,8 @@ pub struct AppState {
     pub jobs_queued: Arc<Notify>,
     /// Failed-login counter.
     pub login_limiter: Arc<LoginLimiter>,
+    /// Becomes `true` when the server starts shutting down; long-lived streams end then.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// The OpenAPI document (`/api/v2/openapi.json`).
     pub openapi: Arc<serde_json::Value>,
     /// The local process provisioner.

@@ -17,7 +17,8 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::store::{
-    ApiKeyRow, BuildRow, JobRow, Store, TemplateRow, UserRow, VersionRow, WorkspaceRow,
+    ApiKeyRow, BuildRow, JobRow, Store, TemplateRow, UserRow, VersionRow, ViewScope, WorkspaceRow,
+    WorkspaceView,
 };
 
 fn role(name: &str) -> SlimRole {
@@ -111,16 +112,13 @@ fn matched() -> Option<MatchedProvisioners> {
     })
 }
 
-/// Rows looked up while building views, memoised so a list of many workspaces reads each
-/// owner, template, version and organization once.
+/// Rows looked up while building build views, memoised so a list of builds reads each
+/// user, template and version once.
 pub struct Lookup<'a> {
     store: &'a Store,
     users: HashMap<Uuid, Option<UserRow>>,
     templates: HashMap<Uuid, Option<TemplateRow>>,
     versions: HashMap<Uuid, Option<VersionRow>>,
-    orgs: HashMap<Uuid, Organization>,
-    latest_builds: HashMap<Uuid, BuildRow>,
-    jobs: HashMap<Uuid, JobRow>,
 }
 
 impl<'a> Lookup<'a> {
@@ -131,32 +129,6 @@ impl<'a> Lookup<'a> {
             users: HashMap::new(),
             templates: HashMap::new(),
             versions: HashMap::new(),
-            orgs: HashMap::new(),
-            latest_builds: HashMap::new(),
-            jobs: HashMap::new(),
-        }
-    }
-
-    /// Loads the latest builds of `rows` and their jobs in two queries.
-    async fn prefetch_latest(&mut self, rows: &[WorkspaceRow]) -> Result<()> {
-        let ids: Vec<Uuid> = rows.iter().map(|w| w.id).collect();
-        self.latest_builds = self.store.latest_builds(&ids).await?;
-        let job_ids: Vec<Uuid> = self.latest_builds.values().map(|b| b.job_id).collect();
-        self.jobs = self.store.jobs(&job_ids).await?;
-        Ok(())
-    }
-
-    async fn latest_build(&mut self, workspace_id: Uuid) -> Result<Option<BuildRow>> {
-        match self.latest_builds.remove(&workspace_id) {
-            Some(b) => Ok(Some(b)),
-            None => self.store.latest_build(workspace_id).await,
-        }
-    }
-
-    async fn job(&mut self, id: Uuid) -> Result<Option<JobRow>> {
-        match self.jobs.remove(&id) {
-            Some(j) => Ok(Some(j)),
-            None => self.store.job(id).await,
         }
     }
 
@@ -182,14 +154,6 @@ impl<'a> Lookup<'a> {
             self.versions.insert(id, v);
         }
         Ok(self.versions.get(&id).cloned().flatten())
-    }
-
-    async fn org(&mut self, id: Uuid) -> Result<Organization> {
-        if !self.orgs.contains_key(&id) {
-            let o = self.store.org(&id.to_string()).await?.unwrap_or_default();
-            self.orgs.insert(id, o);
-        }
-        Ok(self.orgs.get(&id).cloned().unwrap_or_default())
     }
 }
 
@@ -247,12 +211,20 @@ async fn job_with(
             metadata.template_icon = t.icon;
         }
     }
-    let (queue_position, queue_size) = if j.status == ProvisionerJobStatus::Pending {
+    let queue = if j.status == ProvisionerJobStatus::Pending {
         lookup.store.queue_position(j).await?
     } else {
         (0, 0)
     };
-    Ok(ProvisionerJob {
+    Ok(job_wire(j, metadata, queue))
+}
+
+fn job_wire(
+    j: &JobRow,
+    metadata: ProvisionerJobMetadata,
+    (queue_position, queue_size): (i64, i64),
+) -> ProvisionerJob {
+    ProvisionerJob {
         id: j.id,
         created_at: j.created_at,
         started_at: j.started_at,
@@ -278,7 +250,7 @@ async fn job_with(
         available_workers: Vec::new(),
         metadata,
         logs_overflowed: false,
-    })
+    }
 }
 
 /// A template version.
@@ -393,7 +365,7 @@ async fn build_with(
     b: &BuildRow,
     ws: &WorkspaceRow,
 ) -> Result<WorkspaceBuild> {
-    let j = lookup.job(b.job_id).await?.ok_or(Error::NotFound)?;
+    let j = lookup.store.job(b.job_id).await?.ok_or(Error::NotFound)?;
     let owner = lookup.user(ws.owner_id).await?;
     let initiator = lookup.user(b.initiator_id).await?;
     let version = lookup.version(b.template_version_id).await?;
@@ -424,60 +396,84 @@ async fn build_with(
 
 /// A workspace with its latest build.
 pub async fn workspace(store: &Store, ws: &WorkspaceRow) -> Result<Workspace> {
-    workspace_with(&mut Lookup::new(store), ws).await
+    let view = store
+        .workspace_views(ViewScope::Id(ws.id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(Error::NotFound)?;
+    workspace_from_view(store, &view).await
 }
 
-/// Several workspaces, sharing one [`Lookup`].
-pub async fn workspaces(store: &Store, rows: &[WorkspaceRow]) -> Result<Vec<Workspace>> {
-    let mut lookup = Lookup::new(store);
-    lookup.prefetch_latest(rows).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for ws in rows {
-        out.push(workspace_with(&mut lookup, ws).await?);
-    }
-    Ok(out)
-}
-
-async fn workspace_with(lookup: &mut Lookup<'_>, ws: &WorkspaceRow) -> Result<Workspace> {
-    let latest = lookup.latest_build(ws.id).await?.ok_or(Error::NotFound)?;
-    let latest_build = build_with(lookup, &latest, ws).await?;
-    let template = lookup.template(ws.template_id).await?;
-    let org = lookup.org(ws.organization_id).await?;
-    let failing: Vec<_> = latest_build
-        .resources
+/// A workspace from its joined row ([`Store::workspace_views`]); queries only for the queue
+/// position of a pending build.
+pub async fn workspace_from_view(store: &Store, v: &WorkspaceView) -> Result<Workspace> {
+    let (ws, b, j) = (&v.workspace, &v.build, &v.job);
+    let t = v.template.as_ref();
+    let metadata = ProvisionerJobMetadata {
+        template_id: ws.template_id,
+        template_name: t.map(|t| t.name.clone()).unwrap_or_default(),
+        template_display_name: t.map(|t| t.display_name.clone()).unwrap_or_default(),
+        template_icon: t.map(|t| t.icon.clone()).unwrap_or_default(),
+        template_version_name: v.version_name.clone(),
+        workspace_id: Some(ws.id),
+        workspace_name: Some(ws.name.clone()),
+        workspace_build_transition: Some(b.transition.clone()),
+    };
+    let queue = if j.status == ProvisionerJobStatus::Pending {
+        store.queue_position(j).await?
+    } else {
+        (0, 0)
+    };
+    let resources = resources(&j.resources, Utc::now());
+    let failing: Vec<_> = resources
         .iter()
         .flat_map(|r| &r.agents)
         .filter(|a| !a.health.healthy)
         .map(|a| a.id)
         .collect();
-    let (t_name, t_display, t_icon, t_active, t_cancel, t_require) = match &template {
-        Some(t) => (
-            t.name.clone(),
-            t.display_name.clone(),
-            t.icon.clone(),
-            t.active_version_id,
-            t.settings.allow_user_cancel_workspace_jobs,
-            t.settings.require_active_version,
-        ),
-        None => Default::default(),
+    let latest_build = WorkspaceBuild {
+        id: b.id,
+        created_at: b.created_at,
+        updated_at: b.updated_at,
+        workspace_id: ws.id,
+        workspace_name: ws.name.clone(),
+        workspace_owner_id: ws.owner_id,
+        workspace_owner_name: v.owner_name.clone(),
+        workspace_owner_avatar_url: String::new(),
+        template_version_id: b.template_version_id,
+        template_version_name: v.version_name.clone(),
+        build_number: b.build_number,
+        transition: b.transition.clone(),
+        initiator_id: b.initiator_id,
+        initiator_name: v.initiator_name.clone(),
+        status: workspace_status(&j.status, &b.transition),
+        resources,
+        job: job_wire(j, metadata, queue),
+        reason: b.reason.parse().unwrap_or(BuildReason::Initiator),
+        deadline: b.deadline,
+        max_deadline: b.max_deadline,
+        daily_cost: 0,
     };
+    let active = t.map(|t| t.active_version_id).unwrap_or_default();
     Ok(Workspace {
         id: ws.id,
         created_at: ws.created_at,
         updated_at: ws.updated_at,
         owner_id: ws.owner_id,
-        owner_name: latest_build.workspace_owner_name.clone(),
+        owner_name: v.owner_name.clone(),
         owner_avatar_url: String::new(),
-        organization_id: org.id,
-        organization_name: org.name,
+        organization_id: ws.organization_id,
+        organization_name: v.organization_name.clone(),
         template_id: ws.template_id,
-        template_name: t_name,
-        template_display_name: t_display,
-        template_icon: t_icon,
-        template_allow_user_cancel_workspace_jobs: t_cancel,
-        template_active_version_id: t_active,
-        template_require_active_version: t_require,
-        outdated: latest_build.template_version_id != t_active,
+        template_name: t.map(|t| t.name.clone()).unwrap_or_default(),
+        template_display_name: t.map(|t| t.display_name.clone()).unwrap_or_default(),
+        template_icon: t.map(|t| t.icon.clone()).unwrap_or_default(),
+        template_allow_user_cancel_workspace_jobs: t
+            .is_some_and(|t| t.settings.allow_user_cancel_workspace_jobs),
+        template_active_version_id: active,
+        template_require_active_version: t.is_some_and(|t| t.settings.require_active_version),
+        outdated: latest_build.template_version_id != active,
         latest_build,
         name: ws.name.clone(),
         autostart_schedule: ws.autostart_schedule.clone(),

@@ -67,3 +67,116 @@ async fn binary_prints_its_url_serves_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[tokio::test]
+async fn open_log_streams_end_on_sigterm_and_the_server_exits() {
+    use futures_util::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coder-server"))
+        .args([
+            "--http-address",
+            "127.0.0.1:0",
+            "--provisioner-daemons",
+            "0",
+        ])
+        .arg("--cache-dir")
+        .arg(dir.path())
+        .env_remove("CODER_PG_CONNECTION_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    let url = first
+        .strip_prefix("Started HTTP listener at ")
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let api = |p: &str| format!("{url}/api/v2{p}");
+    let r = http
+        .post(api("/users/first"))
+        .json(&serde_json::json!({"email":"a@example.com","username":"admin","password":"ShutdownPassword1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let login: serde_json::Value = http
+        .post(api("/users/login"))
+        .json(&serde_json::json!({"email":"a@example.com","password":"ShutdownPassword1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["session_token"].as_str().unwrap().to_owned();
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_size(0);
+    h.set_cksum();
+    tar.append_data(&mut h, "coder-template.toml", std::io::empty())
+        .unwrap();
+    let file: serde_json::Value = http
+        .post(api("/files"))
+        .header("Coder-Session-Token", &token)
+        .header("Content-Type", "application/x-tar")
+        .body(tar.into_inner().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let version: serde_json::Value = http
+        .post(api("/organizations/default/templateversions"))
+        .header("Coder-Session-Token", &token)
+        .json(&serde_json::json!({"storage_method":"file","provisioner":"process","file_id": file["hash"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // No runner: the import stays pending and the log stream stays open.
+    let ws_url = format!(
+        "{}/templateversions/{}/logs?follow=true&coder_session_token={token}",
+        api("").replace("http://", "ws://"),
+        version["id"].as_str().unwrap()
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let started = Instant::now();
+    let close = loop {
+        match socket.next().await {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    let frame = close.unwrap();
+    assert_eq!(
+        (u16::from(frame.code), frame.reason.as_str()),
+        (1001, "server shutting down")
+    );
+    loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            assert!(exit.success(), "{exit}");
+            break;
+        }
+        // Well inside the 10 s hard stop: the stream ended itself.
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "server did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

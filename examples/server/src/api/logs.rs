@@ -82,9 +82,18 @@ async fn job_logs(
 
 async fn follow(mut socket: WebSocket, state: AppState, job_id: Uuid, mut cursor: i64) {
     let mut events = state.events.subscribe();
+    let mut shutdown = state.shutdown.clone();
     let mut ping = tokio::time::interval(Duration::from_secs(15));
     ping.tick().await;
+    let going_away = CloseFrame {
+        code: 1001,
+        reason: "server shutting down".into(),
+    };
     loop {
+        if *shutdown.borrow() {
+            let _ = socket.send(Message::Close(Some(going_away))).await;
+            return;
+        }
         // Status first, then logs: a finished job's last lines are always read after it ended.
         let done = match state.store.job(job_id).await {
             Ok(Some(job)) => job.status.is_terminal(),
@@ -93,12 +102,16 @@ async fn follow(mut socket: WebSocket, state: AppState, job_id: Uuid, mut cursor
         let logs = match state.store.job_logs_after(job_id, cursor).await {
             Ok(l) => l,
             Err(e) => {
-                let _ = socket
-                    .send(Message::Close(Some(CloseFrame {
+                // During shutdown the store closes under us: that is not an error of the job.
+                let frame = if *shutdown.borrow() {
+                    going_away
+                } else {
+                    CloseFrame {
                         code: 1011,
                         reason: e.to_string().into(),
-                    })))
-                    .await;
+                    }
+                };
+                let _ = socket.send(Message::Close(Some(frame))).await;
                 return;
             }
         };
@@ -135,6 +148,10 @@ async fn follow(mut socket: WebSocket, state: AppState, job_id: Uuid, mut cursor
                     Some(Ok(_)) => {}
                 },
                 () = tokio::time::sleep(Duration::from_secs(2)) => break,
+                () = crate::server::stopping(&mut shutdown) => {
+                    let _ = socket.send(Message::Close(Some(going_away))).await;
+                    return;
+                }
             }
         }
     }

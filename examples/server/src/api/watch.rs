@@ -33,6 +33,7 @@ fn watch_task(state: AppState, id: Uuid) -> mpsc::Receiver<Push> {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         let mut events = state.events.subscribe();
+        let mut shutdown = state.shutdown.clone();
         let mut ping = tokio::time::interval(Duration::from_secs(15));
         let mut last = String::new();
         let mut first = true;
@@ -43,6 +44,9 @@ fn watch_task(state: AppState, id: Uuid) -> mpsc::Receiver<Push> {
                     return;
                 }
                 first = false;
+            }
+            if *shutdown.borrow() {
+                return;
             }
             let push = match state.store.workspace(id).await {
                 Ok(Some(ws)) => match views::workspace(&state.store, &ws).await {
@@ -83,6 +87,8 @@ fn watch_task(state: AppState, id: Uuid) -> mpsc::Receiver<Push> {
                         }
                     }
                     () = tx.closed() => return,
+                    // Dropping the sender ends the SSE stream / websocket.
+                    () = crate::server::stopping(&mut shutdown) => return,
                     // Re-read now and then: derived fields (agent status) change with time,
                     // and another replica's changes are not announced on this bus.
                     () = tokio::time::sleep(Duration::from_secs(5)) => break,
@@ -131,7 +137,15 @@ pub(crate) async fn ws(
             loop {
                 tokio::select! {
                     push = rx.recv() => {
-                        let Some(push) = push else { return };
+                        let Some(push) = push else {
+                            let _ = socket
+                                .send(Message::Close(Some(CloseFrame {
+                                    code: 1001,
+                                    reason: "server shutting down".into(),
+                                })))
+                                .await;
+                            return;
+                        };
                         let text = match push {
                             Push::Ping => r#"{"type":"ping","data":null}"#.to_owned(),
                             Push::Data(json) => format!(r#"{{"type":"data","data":{json}}}"#),

@@ -24,7 +24,7 @@ use crate::pubsub::Event;
 use crate::schedule;
 use crate::search::{parse_workspace_query, status_matches};
 use crate::state::AppState;
-use crate::store::{BuildRow, JobInsert, WorkspaceRow};
+use crate::store::{BuildRow, JobInsert, ViewScope, WorkspaceRow};
 use crate::views;
 
 fn valid_workspace_name(name: &str) -> bool {
@@ -353,34 +353,36 @@ pub(crate) async fn list(
         }
     };
     let (limit, offset) = (parse_num("limit")?, parse_num("offset")?);
-    let rows: Vec<WorkspaceRow> = state
-        .store
-        .list_workspaces(owner_id)
-        .await?
-        .into_iter()
-        .filter(|ws| {
-            filter
-                .name
+    let scope = match owner_id {
+        Some(o) => ViewScope::Owner(o),
+        None => ViewScope::All,
+    };
+    let mut all = Vec::new();
+    for view in state.store.workspace_views(scope).await? {
+        if filter
+            .name
+            .as_ref()
+            .is_some_and(|n| !view.workspace.name.to_lowercase().contains(n.as_str()))
+        {
+            continue;
+        }
+        if filter.template.as_ref().is_some_and(|t| {
+            view.template
                 .as_ref()
-                .is_none_or(|n| ws.name.to_lowercase().contains(n.as_str()))
-        })
-        .collect();
-    let all: Vec<_> = views::workspaces(&state.store, &rows)
-        .await?
-        .into_iter()
-        .filter(|view| {
-            filter
-                .template
-                .as_ref()
-                .is_none_or(|t| view.template_name.to_lowercase() == *t)
-        })
-        .filter(|view| {
-            filter
-                .status
-                .as_ref()
-                .is_none_or(|s| status_matches(s, view.latest_build.status.as_str()))
-        })
-        .collect();
+                .is_none_or(|tm| tm.name.to_lowercase() != *t)
+        }) {
+            continue;
+        }
+        let w = views::workspace_from_view(&state.store, &view).await?;
+        if filter
+            .status
+            .as_ref()
+            .is_some_and(|s| !status_matches(s, w.latest_build.status.as_str()))
+        {
+            continue;
+        }
+        all.push(w);
+    }
     let count = all.len() as i64;
     let page: Vec<_> = all
         .into_iter()

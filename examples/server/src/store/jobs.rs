@@ -8,7 +8,6 @@ use coder_core::model::{
     ProvisionerJobType, ProvisionerType, Timestamp, WorkspaceResource,
 };
 use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::rows::{RowExt, to_json, ts};
@@ -102,7 +101,7 @@ impl JobInsert {
 }
 
 impl JobRow {
-    pub(crate) fn from_row(r: &AnyRow) -> Result<Self> {
+    pub(crate) fn from_row<R: RowExt>(r: &R) -> Result<Self> {
         Ok(Self {
             id: r.uuid("id")?,
             created_at: r.time("created_at")?,

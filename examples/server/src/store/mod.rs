@@ -28,7 +28,7 @@ pub use orgs::DEFAULT_ORG_NAME;
 pub use rows::{parse_ts, ts};
 pub use templates::{TemplateRow, TemplateSettings, VersionRow};
 pub use users::{ApiKeyRow, UserRow};
-pub use workspaces::{BuildRow, WorkspaceRow};
+pub use workspaces::{BuildRow, TemplateSummary, ViewScope, WorkspaceRow, WorkspaceView};
 
 use crate::error::{Error, Result};
 

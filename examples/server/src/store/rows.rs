@@ -76,3 +76,41 @@ impl RowExt for AnyRow {
 pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
 }
+
+/// A row whose columns of interest carry a prefix (`b_id`, `j_status`), for joined queries.
+pub(crate) struct Prefixed<'a> {
+    pub(crate) row: &'a AnyRow,
+    pub(crate) prefix: &'static str,
+}
+
+impl Prefixed<'_> {
+    fn col(&self, col: &str) -> String {
+        format!("{}{col}", self.prefix)
+    }
+}
+
+impl RowExt for Prefixed<'_> {
+    fn text(&self, col: &str) -> Result<String> {
+        self.row.text(&self.col(col))
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>> {
+        self.row.opt_text(&self.col(col))
+    }
+    fn int(&self, col: &str) -> Result<i64> {
+        self.row.int(&self.col(col))
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>> {
+        self.row.opt_int(&self.col(col))
+    }
+    fn bytes(&self, col: &str) -> Result<Vec<u8>> {
+        self.row.bytes(&self.col(col))
+    }
+}
+
+/// `t.a AS pa, t.b AS pb, ...` for a joined query.
+pub(crate) fn aliased(table: &str, prefix: &str, cols: &[&str]) -> String {
+    cols.iter()
+        .map(|c| format!("{table}.{c} AS {prefix}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -5,12 +5,11 @@ use coder_core::model::{
     ProvisionerJobStatus, Timestamp, WorkspaceBuildParameter, WorkspaceTransition,
 };
 use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::Store;
 use super::jobs::{JobRow, insert_job, job_in};
-use super::rows::{RowExt, to_json, ts};
+use super::rows::{Prefixed, RowExt, aliased, to_json, ts};
 use crate::error::{Error, Result};
 
 /// A stored workspace.
@@ -43,7 +42,7 @@ pub struct WorkspaceRow {
 }
 
 impl WorkspaceRow {
-    pub(crate) fn from_row(r: &AnyRow) -> Result<Self> {
+    pub(crate) fn from_row<R: RowExt>(r: &R) -> Result<Self> {
         Ok(Self {
             id: r.uuid("id")?,
             owner_id: r.uuid("owner_id")?,
@@ -95,7 +94,7 @@ pub struct BuildRow {
 }
 
 impl BuildRow {
-    pub(crate) fn from_row(r: &AnyRow) -> Result<Self> {
+    pub(crate) fn from_row<R: RowExt>(r: &R) -> Result<Self> {
         Ok(Self {
             id: r.uuid("id")?,
             workspace_id: r.uuid("workspace_id")?,
@@ -438,6 +437,170 @@ impl Store {
         let rows = q.fetch_all(&self.read).await?;
         rows.iter()
             .map(|r| JobRow::from_row(r).map(|j| (j.id, j)))
+            .collect()
+    }
+}
+
+const WORKSPACE_COLS: &[&str] = &[
+    "id",
+    "owner_id",
+    "organization_id",
+    "template_id",
+    "name",
+    "autostart_schedule",
+    "ttl_ms",
+    "automatic_updates",
+    "deleted",
+    "last_used_at",
+    "created_at",
+    "updated_at",
+];
+const BUILD_COLS: &[&str] = &[
+    "id",
+    "workspace_id",
+    "build_number",
+    "template_version_id",
+    "transition",
+    "initiator_id",
+    "job_id",
+    "reason",
+    "deadline",
+    "max_deadline",
+    "provisioner_state",
+    "parameters",
+    "created_at",
+    "updated_at",
+];
+const JOB_COLS: &[&str] = &[
+    "id",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "completed_at",
+    "canceled_at",
+    "error",
+    "status",
+    "worker_id",
+    "organization_id",
+    "initiator_id",
+    "provisioner",
+    "file_id",
+    "job_type",
+    "input",
+    "tags",
+    "resources",
+];
+
+/// A workspace with everything its API view needs, read in one joined query.
+#[derive(Debug, Clone)]
+pub struct WorkspaceView {
+    /// The workspace.
+    pub workspace: WorkspaceRow,
+    /// Its latest build.
+    pub build: BuildRow,
+    /// That build's job.
+    pub job: JobRow,
+    /// Owner's username.
+    pub owner_name: String,
+    /// Build initiator's username.
+    pub initiator_name: String,
+    /// Name of the build's template version.
+    pub version_name: String,
+    /// The template, unless deleted.
+    pub template: Option<crate::store::TemplateSummary>,
+    /// Organization name.
+    pub organization_name: String,
+}
+
+/// The template fields a workspace view shows.
+#[derive(Debug, Clone)]
+pub struct TemplateSummary {
+    /// Name.
+    pub name: String,
+    /// Display name.
+    pub display_name: String,
+    /// Icon.
+    pub icon: String,
+    /// Active version.
+    pub active_version_id: Uuid,
+    /// Schedule and policy settings.
+    pub settings: crate::store::TemplateSettings,
+}
+
+/// Which workspaces [`Store::workspace_views`] reads.
+#[derive(Debug, Clone, Copy)]
+pub enum ViewScope {
+    /// One workspace (deleted or not).
+    Id(Uuid),
+    /// Live workspaces of one owner.
+    Owner(Uuid),
+    /// Every live workspace.
+    All,
+}
+
+impl Store {
+    /// Workspaces with their latest build, job and names, in one query, ordered by name.
+    pub async fn workspace_views(&self, scope: ViewScope) -> Result<Vec<WorkspaceView>> {
+        let filter = match scope {
+            ViewScope::Id(_) => "w.id = $1",
+            ViewScope::Owner(_) => "w.deleted = 0 AND w.owner_id = $1",
+            ViewScope::All => "w.deleted = 0 AND $1 = ''",
+        };
+        let sql = format!(
+            "SELECT {}, {}, {}, o.username AS owner_name, i.username AS initiator_name, v.name AS version_name, \
+             t.name AS t_name, t.display_name AS t_display_name, t.icon AS t_icon, t.active_version_id AS t_active_version_id, \
+             t.settings AS t_settings, g.name AS org_name \
+             FROM workspaces w \
+             JOIN workspace_builds b ON b.workspace_id = w.id \
+               AND b.build_number = (SELECT MAX(build_number) FROM workspace_builds WHERE workspace_id = w.id) \
+             JOIN provisioner_jobs j ON j.id = b.job_id \
+             JOIN users o ON o.id = w.owner_id \
+             JOIN users i ON i.id = b.initiator_id \
+             JOIN template_versions v ON v.id = b.template_version_id \
+             JOIN organizations g ON g.id = w.organization_id \
+             LEFT JOIN templates t ON t.id = w.template_id AND t.deleted = 0 \
+             WHERE {filter} ORDER BY w.name, w.id",
+            aliased("w", "w_", WORKSPACE_COLS),
+            aliased("b", "b_", BUILD_COLS),
+            aliased("j", "j_", JOB_COLS),
+        );
+        let arg = match scope {
+            ViewScope::Id(id) | ViewScope::Owner(id) => id.to_string(),
+            ViewScope::All => String::new(),
+        };
+        let rows = sqlx::query(&sql).bind(arg).fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| {
+                let template = match r.opt_text("t_name")? {
+                    Some(name) => Some(TemplateSummary {
+                        name,
+                        display_name: r.text("t_display_name")?,
+                        icon: r.text("t_icon")?,
+                        active_version_id: r.uuid("t_active_version_id")?,
+                        settings: r.json("t_settings")?,
+                    }),
+                    None => None,
+                };
+                Ok(WorkspaceView {
+                    workspace: WorkspaceRow::from_row(&Prefixed {
+                        row: r,
+                        prefix: "w_",
+                    })?,
+                    build: BuildRow::from_row(&Prefixed {
+                        row: r,
+                        prefix: "b_",
+                    })?,
+                    job: JobRow::from_row(&Prefixed {
+                        row: r,
+                        prefix: "j_",
+                    })?,
+                    owner_name: r.text("owner_name")?,
+                    initiator_name: r.text("initiator_name")?,
+                    version_name: r.text("version_name")?,
+                    template,
+                    organization_name: r.text("org_name")?,
+                })
+            })
             .collect()
     }
 }

@@ -343,7 +343,7 @@ impl TestServer {
         (status, body["hash"].as_str().unwrap_or_default().to_owned())
     }
 
-    /// Polls `path` until `pred` holds on the JSON body (10 s at most).
+    /// Polls `path` until `pred` holds on the JSON body (30 s at most: the machine may be busy).
     pub async fn wait_for(
         &self,
         token: &str,
@@ -351,7 +351,7 @@ impl TestServer {
         pred: impl Fn(&serde_json::Value) -> bool,
     ) -> serde_json::Value {
         let mut last = serde_json::Value::Null;
-        for _ in 0..400 {
+        for _ in 0..1200 {
             let (_, body) = self.get(token, path).await;
             if pred(&body) {
                 return body;
