@@ -257,6 +257,15 @@ fn inner() {
             s.read_exact(&mut data).unwrap();
             s.write_all(&Sha256::digest(&data)).unwrap();
             s.write_all(&payload(1 << 20, 9)).unwrap();
+            // Graceful close: FIN, then wait for ours, so no RST can cut the tail short.
+            s.shutdown(std::net::Shutdown::Write).unwrap();
+            let mut rest = Vec::new();
+            s.read_to_end(&mut rest).unwrap();
+            assert!(
+                rest.is_empty(),
+                "unexpected bytes after the upload: {}",
+                rest.len()
+            );
         });
         let mut s = tunnel
             .dial_tcp(SocketAddr::new(WG_ADDR.into(), 7000))
@@ -270,7 +279,14 @@ fn inner() {
         assert_eq!(digest.as_slice(), Sha256::digest(&up).as_slice());
         let mut down = Vec::new();
         s.read_to_end(&mut down).await.unwrap();
+        assert_eq!(down.len(), 1 << 20, "bytes received from the kernel server");
+        let first_diff = down
+            .iter()
+            .zip(payload(1 << 20, 9))
+            .position(|(a, b)| *a != b);
+        assert_eq!(first_diff, None, "first corrupted byte");
         assert_eq!(Sha256::digest(&down), Sha256::digest(payload(1 << 20, 9)));
+        drop(s);
         server.join().unwrap();
         println!("interop: tcp both ways ok");
 

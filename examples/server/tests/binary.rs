@@ -33,8 +33,7 @@ async fn binary_prints_its_url_serves_and_stops_on_sigterm() {
         "{rest:?}"
     );
 
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::new();
+    let client = http_client();
     let mut status = 0;
     for _ in 0..100 {
         if let Ok(r) = client.get(format!("{url}/api/v2/users/first")).send().await {
@@ -95,7 +94,7 @@ async fn open_log_streams_end_on_sigterm_and_the_server_exits() {
         .strip_prefix("Started HTTP listener at ")
         .unwrap()
         .to_owned();
-    let http = reqwest::Client::new();
+    let http = http_client();
     let api = |p: &str| format!("{url}/api/v2{p}");
     let r = http
         .post(api("/users/first"))
@@ -179,4 +178,10 @@ async fn open_log_streams_end_on_sigterm_and_the_server_exits() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A plain HTTP client; the workspace's reqwest uses rustls without a built-in provider.
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
