@@ -56,6 +56,7 @@ pub async fn build_state(listener: &TcpListener, config: Config) -> Result<AppSt
     let openapi = Arc::new(crate::openapi::document().map_err(crate::error::Error::Internal)?);
     Ok(AppState {
         shutdown: tokio::sync::watch::channel(false).1,
+        streams: Arc::default(),
         openapi,
         process,
         store,
@@ -103,8 +104,15 @@ pub async fn serve_with_shutdown(
     });
     // Streams (watch, log follow) end themselves on shutdown; anything still open after the
     // grace period does not keep the process alive.
+    let streams = state.streams.clone();
     let served = tokio::select! {
-        r = serving => r.map_err(|e| crate::error::Error::Internal(format!("serving: {e}"))),
+        r = async {
+            let served = serving.await;
+            // Upgraded streams are not part of graceful HTTP shutdown: let each send its
+            // close frame before the process goes.
+            streams.wait_idle().await;
+            served
+        } => r.map_err(|e| crate::error::Error::Internal(format!("serving: {e}"))),
         () = async {
             stopping(&mut stopped).await;
             tokio::time::sleep(std::time::Duration::from_secs(10)).await;

@@ -44,4 +44,46 @@ pub struct AppState {
     pub openapi: Arc<serde_json::Value>,
     /// The local process provisioner.
     pub process: Arc<ProcessProvisioner>,
+    /// Upgraded websocket streams still open: shutdown waits for their close frames.
+    pub streams: Arc<OpenStreams>,
+}
+
+/// Counts upgraded websocket streams, which graceful HTTP shutdown does not track, so the
+/// server can wait for each to send its close frame before the process exits.
+#[derive(Debug, Default)]
+pub struct OpenStreams {
+    count: std::sync::atomic::AtomicUsize,
+    idle: Notify,
+}
+
+/// Held by one open stream; dropping it marks the stream closed.
+#[derive(Debug)]
+pub struct StreamGuard(Arc<OpenStreams>);
+
+impl OpenStreams {
+    /// Marks a stream open until the guard is dropped.
+    pub fn enter(self: &Arc<Self>) -> StreamGuard {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        StreamGuard(self.clone())
+    }
+
+    /// Resolves once no stream is open.
+    pub async fn wait_idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            if self.count.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.0
+            .count
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.idle.notify_waiters();
+    }
 }

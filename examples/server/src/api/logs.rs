@@ -81,6 +81,7 @@ async fn job_logs(
 }
 
 async fn follow(mut socket: WebSocket, state: AppState, job_id: Uuid, mut cursor: i64) {
+    let _open = state.streams.enter();
     let mut events = state.events.subscribe();
     let mut shutdown = state.shutdown.clone();
     let mut ping = tokio::time::interval(Duration::from_secs(15));

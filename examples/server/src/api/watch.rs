@@ -131,6 +131,7 @@ pub(crate) async fn ws(
     let ws = load_workspace(&state, &session, &id).await?;
     Ok(upgrade
         .on_upgrade(move |mut socket| async move {
+            let _open = state.streams.enter();
             let mut rx = watch_task(state, ws.id);
             let mut keepalive = tokio::time::interval(Duration::from_secs(15));
             keepalive.tick().await;
