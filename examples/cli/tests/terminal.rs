@@ -95,7 +95,7 @@ fn a_build_shows_progress_in_a_terminal_and_ends_on_a_clean_summary() {
         socket: format!("coder-cli-test-{}", std::process::id()),
     };
     let command = format!(
-        "CODER_CONFIG_DIR={} {} stop slow --yes; echo EXIT=$?",
+        "CODER_CONFIG_DIR={} {} stop slow --yes; echo EXIT=$?; sleep 60",
         user.config.display(),
         env!("CARGO_BIN_EXE_coder")
     );
@@ -115,10 +115,6 @@ fn a_build_shows_progress_in_a_terminal_and_ends_on_a_clean_summary() {
         .status()
         .unwrap();
     assert!(status.success());
-    tmux.tmux()
-        .args(["set-option", "-t", "cli", "remain-on-exit", "on"])
-        .status()
-        .unwrap();
 
     let during = tmux.wait_for("the stop stage in progress", |s| {
         s.contains("Stopping workspace") && s.contains("SIGTERM")
@@ -141,7 +137,8 @@ fn a_build_shows_progress_in_a_terminal_and_ends_on_a_clean_summary() {
         .map(str::trim_end)
         .filter(|l| !l.is_empty())
         .collect();
-    let summary = lines[lines.len() - 2];
+    let exit = lines.iter().position(|l| l.starts_with("EXIT=")).unwrap();
+    let summary = lines[exit - 1];
     assert!(
         summary.starts_with("✔ Workspace \"slow\" is stopped (build #2, "),
         "{after}"
