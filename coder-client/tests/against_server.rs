@@ -1,5 +1,5 @@
-//! `coder-client` against the reference server, started in-process on `127.0.0.1:0` with its
-//! embedded SQLite store: every sub-client, every stream (including a connection cut
+//! `coder-client` against the reference server, started in-process on `127.0.0.1:0` on
+//! SQLite and on PostgreSQL: every sub-client, every stream (including a connection cut
 //! mid-stream that resumes without loss or duplicates), and every error kind.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
@@ -159,8 +159,19 @@ async fn wait_deleted(client: &Client, workspace: Uuid) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_sub_client_against_the_reference_server() {
-    let server = start_server(|_| {}).await;
+async fn every_sub_client_against_the_reference_server_on_sqlite() {
+    every_sub_client(start_server(|_| {}).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sub_client_against_the_reference_server_on_postgres() {
+    let url = coder_server::testing::fresh_pg_url()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    every_sub_client(start_server(|c| c.postgres_url = Some(url)).await).await;
+}
+
+async fn every_sub_client(server: Server) {
     let client = owner(&server).await;
 
     // Session, users, organizations.

@@ -30,6 +30,7 @@ pub mod search;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod testing;
 pub mod views;
 
 pub use config::Config;

@@ -8,107 +8,22 @@
     clippy::expect_used
 )]
 
-use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use coder_server::Config;
 use coder_server::store::Store;
-use sqlx::Connection;
 use tokio::sync::oneshot;
 
-/// The admin URL of the test PostgreSQL server (a role that may create databases).
-///
-/// `CODER_TEST_PG_URL` wins. Otherwise the local Debian cluster is started and a role is
-/// created through the `postgres` superuser. Without PostgreSQL installed this panics with a
-/// message saying how to get it: these tests never silently skip.
+/// The admin URL of the test PostgreSQL server (see `coder_server::testing`).
 pub fn pg_admin_url() -> &'static str {
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| {
-        if let Ok(url) = std::env::var("CODER_TEST_PG_URL")
-            && !url.is_empty()
-        {
-            return url;
-        }
-        let has_pg = Command::new("sh")
-            .args(["-c", "command -v pg_ctlcluster"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        assert!(
-            has_pg,
-            "PostgreSQL is not installed: run scripts/test-all.sh (it installs Debian's postgresql) \
-             or set CODER_TEST_PG_URL=postgres://user:password@127.0.0.1:5432/db"
-        );
-        let _ = Command::new("pg_ctlcluster").args(["15", "main", "start"]).status();
-        let sql = "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'coder_test') THEN \
-                   CREATE ROLE coder_test LOGIN PASSWORD 'coder_test' CREATEDB; END IF; END $$;";
-        let status = Command::new("su")
-            .args(["postgres", "-c", "psql -q -v ON_ERROR_STOP=1"])
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                use std::io::Write;
-                if let Some(mut stdin) = child.stdin.take() {
-                    stdin.write_all(sql.as_bytes())?;
-                }
-                child.wait()
-            });
-        assert!(
-            status.map(|s| s.success()).unwrap_or(false),
-            "could not create the coder_test role with `su postgres -c psql`; set CODER_TEST_PG_URL"
-        );
-        "postgres://coder_test:coder_test@127.0.0.1:5432/postgres".to_owned()
-    })
+    coder_server::testing::pg_admin_url().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Creates an empty database for one test and returns its URL.
 pub async fn fresh_pg_url() -> String {
-    sqlx::any::install_default_drivers();
-    let admin = pg_admin_url();
-    let name = format!("coder_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = None;
-    for _ in 0..50 {
-        match sqlx::AnyConnection::connect(admin).await {
-            Ok(c) => {
-                conn = Some(c);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-    let mut conn = conn.unwrap_or_else(|| panic!("cannot connect to PostgreSQL at {admin}"));
-    drop_stale_databases(&mut conn).await;
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
+    coder_server::testing::fresh_pg_url()
         .await
-        .expect("create test database");
-    let _ = conn.close().await;
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
-    let base = base.split('?').next().unwrap_or(base);
-    format!("{base}/{name}")
-}
-
-/// Once per test binary: drops the databases earlier runs left behind.
-async fn drop_stale_databases(conn: &mut sqlx::AnyConnection) {
-    static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-    CLEANED
-        .get_or_init(|| async {
-            use sqlx::Row;
-            let rows = sqlx::query(
-                "SELECT datname::text AS name FROM pg_database WHERE datname LIKE 'coder\\_test\\_%'",
-            )
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap_or_default();
-            for r in rows {
-                let name: String = r.try_get("name").unwrap_or_default();
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut *conn)
-                    .await;
-            }
-        })
-        .await;
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A store on a fresh SQLite file; keep the directory alive as long as the store.
