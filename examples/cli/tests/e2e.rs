@@ -9,31 +9,15 @@ mod support;
 
 use std::process::Stdio;
 
-use support::{Server, User, stubborn_template};
+use support::{Server, User, first_user, stubborn_template};
 
 #[test]
 fn from_coder_server_to_a_running_workspace_and_back() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("cache"));
-    let user = User {
-        config: tmp.path().join("config"),
-    };
 
     // Four commands from a fresh server to a running workspace.
-    let out = user.ok(&[
-        "login",
-        &server.url,
-        "--first-user-username",
-        "admin",
-        "--first-user-email",
-        "admin@example.com",
-        "--first-user-password",
-        "correct horse battery",
-    ]);
-    assert_eq!(
-        out.trim_end().lines().last(),
-        Some("Welcome to Coder, admin! You're authenticated.")
-    );
+    let user = first_user(&server, tmp.path().join("config"));
     let template_dir = tmp.path().join("tpl");
     user.ok(&["templates", "init", template_dir.to_str().unwrap()]);
     let out = user.ok(&[

@@ -8,7 +8,7 @@ mod support;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{Server, User, stubborn_template};
+use support::{Server, first_user, stubborn_template};
 
 /// A detached tmux session on its own socket, killed when dropped.
 struct Tmux {
@@ -65,19 +65,7 @@ fn a_build_shows_progress_in_a_terminal_and_ends_on_a_clean_summary() {
     );
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("cache"));
-    let user = User {
-        config: tmp.path().join("config"),
-    };
-    user.ok(&[
-        "login",
-        &server.url,
-        "--first-user-username",
-        "admin",
-        "--first-user-email",
-        "admin@example.com",
-        "--first-user-password",
-        "correct horse battery",
-    ]);
+    let user = first_user(&server, tmp.path().join("config"));
     let dir = tmp.path().join("stubborn");
     stubborn_template(&dir);
     user.ok(&[

@@ -111,3 +111,23 @@ pub fn stubborn_template(dir: &Path) {
     )
     .unwrap();
 }
+
+/// Logs in to `server` as its first user (`admin`), the session stored in `config`.
+pub fn first_user(server: &Server, config: PathBuf) -> User {
+    let user = User { config };
+    let out = user.ok(&[
+        "login",
+        &server.url,
+        "--first-user-username",
+        "admin",
+        "--first-user-email",
+        "admin@example.com",
+        "--first-user-password",
+        "correct horse battery",
+    ]);
+    assert_eq!(
+        out.trim_end().lines().last(),
+        Some("Welcome to Coder, admin! You're authenticated.")
+    );
+    user
+}
