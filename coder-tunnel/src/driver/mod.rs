@@ -111,6 +111,9 @@ impl std::fmt::Debug for Command {
     }
 }
 
+/// Requested UDP socket receive and send buffer size.
+pub const UDP_SOCKET_BUFFER: usize = 4 << 20;
+
 /// How long dials and pings wait for the WireGuard session and the TCP handshake.
 pub const DIAL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -119,6 +122,12 @@ impl Tunnel {
     /// event loop.
     pub async fn start(config: TunnelConfig, link: CoordinatorLink) -> Result<Self, Error> {
         let udp = UdpSocket::bind(config.listen).await?;
+        // A full TCP window arrives as one burst of datagrams; the default 208 KiB receive
+        // buffer drops part of it on loopback and smoltcp then waits for a retransmit.
+        // Best effort: the kernel caps this at net.core.{r,w}mem_max.
+        let sock = socket2::SockRef::from(&udp);
+        let _ = sock.set_recv_buffer_size(UDP_SOCKET_BUFFER);
+        let _ = sock.set_send_buffer_size(UDP_SOCKET_BUFFER);
         let local_udp = udp.local_addr()?;
         let now = Instant::now();
         let as_of_base = std::time::SystemTime::now()
