@@ -8,7 +8,8 @@
 //!
 //! - L3: real loopback UDP between two driver [`Tunnel`]s on the direct path (after the
 //!   probe upgrade, as in `tests/driver.rs`), bulk TCP via `dial_tcp`/`listen_tcp`
-//!   (target ≥ 0.15 × L0 with per-datagram syscalls: no `sendmmsg`/`recvmmsg`, no GSO/GRO).
+//!   (target ≥ 0.15 × L0): the default config (one datagram per syscall) and with the opt-in
+//!   UDP GSO sends (`TunnelConfig::udp_gso`); receives are one datagram per syscall in both.
 //! - Setup: handshake and first TCP byte after `add_tunnel`, in-memory coordinator, a fresh
 //!   tunnel pair per trial, 100 trials (target first byte < 50 ms, never a 5 s retry).
 //! - Lat: 1-byte TCP echo round trip through the two tunnels vs. plain loopback TCP in the
@@ -213,7 +214,7 @@ async fn relay() -> String {
 
 /// A client and an agent tunnel on loopback UDP with the in-memory coordinator and a relay,
 /// started but not yet connected: the caller times `client.add_tunnel(agent.id())`.
-async fn start_pair(relay_url: &str) -> (Tunnel, Tunnel) {
+async fn start_pair(relay_url: &str, udp_gso: bool) -> (Tunnel, Tunnel) {
     let hub = MemoryCoordinatorHub::new();
     let agent_id = uuid::Uuid::new_v4();
     let mut ac = TunnelConfig::agent(ServicePrefix::DEFAULT, agent_id);
@@ -221,6 +222,7 @@ async fn start_pair(relay_url: &str) -> (Tunnel, Tunnel) {
     for c in [&mut ac, &mut cc] {
         c.listen = "127.0.0.1:0".parse().unwrap();
         c.relay = Some((relay_url.to_owned(), 1));
+        c.udp_gso = udp_gso;
     }
     let client_id = cc.id;
     let agent = Tunnel::start(ac, hub.connect_agent(agent_id))
@@ -233,8 +235,8 @@ async fn start_pair(relay_url: &str) -> (Tunnel, Tunnel) {
 }
 
 /// A connected pair whose path is direct UDP both ways (the L3 and latency setting).
-async fn direct_pair(relay_url: &str) -> (Tunnel, Tunnel) {
-    let (client, agent) = start_pair(relay_url).await;
+async fn direct_pair(relay_url: &str, udp_gso: bool) -> (Tunnel, Tunnel) {
+    let (client, agent) = start_pair(relay_url, udp_gso).await;
     client.add_tunnel(agent.id()).await.unwrap();
     let direct = async {
         loop {
@@ -265,8 +267,9 @@ fn agent_addr(agent: &Tunnel, port: u16) -> SocketAddr {
 }
 
 /// L3: one TCP connection, `bytes` client → agent, timed until the agent's 1-byte
-/// acknowledgement of the last byte arrives. Returns the best of `runs` transfers.
-async fn l3_tcp(client: &Tunnel, agent: &Tunnel, bytes: usize, runs: usize) -> Duration {
+/// acknowledgement of the last byte arrives. Returns the best of `runs` transfers and the
+/// sender's datagrams per send system call.
+async fn l3_tcp(client: &Tunnel, agent: &Tunnel, bytes: usize, runs: usize) -> (Duration, f64) {
     let mut listener = agent.listen_tcp(5001).await.unwrap();
     let server = tokio::spawn(async move {
         for _ in 0..runs {
@@ -284,6 +287,7 @@ async fn l3_tcp(client: &Tunnel, agent: &Tunnel, bytes: usize, runs: usize) -> D
             });
         }
     });
+    let before = client.stats().await.unwrap();
     let data = vec![0x5au8; 256 << 10];
     let mut best = Duration::MAX;
     for _ in 0..runs {
@@ -300,13 +304,16 @@ async fn l3_tcp(client: &Tunnel, agent: &Tunnel, bytes: usize, runs: usize) -> D
         best = best.min(start.elapsed());
     }
     server.await.unwrap();
-    best
+    let after = client.stats().await.unwrap();
+    let per_call = (after.udp_tx - before.udp_tx) as f64
+        / (after.udp_send_calls - before.udp_send_calls).max(1) as f64;
+    (best, per_call)
 }
 
 /// One setup trial: a fresh pair; returns (handshake, first byte) measured from
 /// `add_tunnel`, or `None` when the first byte took longer than 10 s.
 async fn setup_trial(relay_url: &str) -> Option<(Duration, Duration)> {
-    let (client, agent) = start_pair(relay_url).await;
+    let (client, agent) = start_pair(relay_url, false).await;
     let mut listener = agent.listen_tcp(22).await.unwrap();
     let server = tokio::spawn(async move {
         let (mut s, _) = listener.accept().await.unwrap();
@@ -408,6 +415,8 @@ fn verdict(ok: bool) -> &'static str {
 /// Driver-level figures, measured on a 2-worker tokio runtime.
 struct DriverFigures {
     l3_gbps: f64,
+    l3_gso_gbps: f64,
+    l3_per_call: f64,
     setup_handshake: Vec<Duration>,
     setup_first_byte: Vec<Duration>,
     setup_failed: usize,
@@ -423,9 +432,13 @@ fn driver_figures() -> DriverFigures {
         .unwrap();
     rt.block_on(async {
         let url = relay().await;
-        let (client, agent) = direct_pair(&url).await;
         let l3_bytes = 64 << 20;
-        let l3 = l3_tcp(&client, &agent, l3_bytes, 3).await;
+        let (client, agent) = direct_pair(&url, true).await;
+        let (l3_gso, l3_per_call) = l3_tcp(&client, &agent, l3_bytes, 3).await;
+        let _ = client.close().await;
+        let _ = agent.close().await;
+        let (client, agent) = direct_pair(&url, false).await;
+        let (l3, _) = l3_tcp(&client, &agent, l3_bytes, 3).await;
         let (lat_tunnel, lat_plain) = latency(&client, &agent, 2000).await;
         let _ = client.close().await;
         let _ = agent.close().await;
@@ -445,6 +458,8 @@ fn driver_figures() -> DriverFigures {
         setup_first_byte.sort();
         DriverFigures {
             l3_gbps: gbps(l3_bytes, l3),
+            l3_gso_gbps: gbps(l3_bytes, l3_gso),
+            l3_per_call,
             setup_handshake,
             setup_first_byte,
             setup_failed,
@@ -501,9 +516,10 @@ fn main() {
         ),
     ];
     let d = driver_figures();
-    let rows = rows
-        .into_iter()
-        .chain([("L3 loopback UDP TCP", d.l3_gbps, 0.15)]);
+    let rows = rows.into_iter().chain([
+        ("L3 loopback, default", d.l3_gbps, 0.15),
+        ("L3 loopback, UDP GSO", d.l3_gso_gbps, 0.15),
+    ]);
     println!("\nlevel                 Gbit/s   ratio to L0   target");
     println!("L0 ring seal          {l0:6.2}   1.00          reference");
     for (name, v, target) in rows {
@@ -514,9 +530,14 @@ fn main() {
         );
     }
     println!(
-        "L3 batching: none. One datagram per send_to/recv_from syscall (no sendmmsg/recvmmsg, \
-         no GSO/GRO); the event loop drains up to 64 datagrams per wake-up with try_recv_from. \
-         Direct path, one TCP connection, 64 MiB best of 3, default 1 MiB TCP buffers, MTU 1280."
+        "L3: two Tunnels over loopback UDP, direct path, one TCP connection (dial_tcp/listen_tcp), \
+         64 MiB, best of 3, 1 MiB TCP buffers, MTU 1280.\n\
+         L3 batching, default: none. One datagram per send_to and per recv_from syscall (the \
+         loop drains up to 64 datagrams per wake-up; no sendmmsg/recvmmsg, no GSO/GRO).\n\
+         L3 batching, UDP GSO (TunnelConfig::udp_gso, opt-in): sends as UDP_SEGMENT sendmsg, \
+         {:.1} datagrams per send call measured; receives as default. (tunnel.md's 0.30 target \
+         is for send and receive batching, not reached here.)",
+        d.l3_per_call
     );
 
     let (h, f) = (&d.setup_handshake, &d.setup_first_byte);

@@ -4,6 +4,7 @@
 //! (back-pressure); only the real network drops.
 
 mod event_loop;
+mod gso;
 mod link;
 mod tcp;
 
@@ -53,6 +54,11 @@ pub struct TunnelConfig {
     pub tcp_buffer: usize,
     /// WireGuard persistent keepalive, seconds.
     pub persistent_keepalive: Option<u16>,
+    /// Send runs of same-size datagrams to one address as one `sendmsg` with UDP GSO
+    /// (`UDP_SEGMENT`, Linux; falls back to one `send_to` each if the kernel refuses). Off by
+    /// default: with it on, the wireguard-go interop test (Debian's 0.0.20220316) lost the
+    /// last 20 bytes of a 1 MiB download in 2 of 7 runs, cause not yet found.
+    pub udp_gso: bool,
 }
 
 impl TunnelConfig {
@@ -68,6 +74,7 @@ impl TunnelConfig {
             mtu: 1280,
             tcp_buffer: 1 << 20,
             persistent_keepalive: None,
+            udp_gso: false,
         }
     }
 
@@ -180,6 +187,7 @@ impl Tunnel {
             command_rx,
             relay,
             link,
+            config.udp_gso,
         ));
         Ok(Self {
             commands,
