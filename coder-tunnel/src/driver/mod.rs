@@ -57,7 +57,11 @@ pub struct TunnelConfig {
     /// Send runs of same-size datagrams to one address as one `sendmsg` with UDP GSO
     /// (`UDP_SEGMENT`, Linux; falls back to one `send_to` each if the kernel refuses). Off by
     /// default: with it on, the wireguard-go interop test (Debian's 0.0.20220316) lost the
-    /// last 20 bytes of a 1 MiB download in 2 of 7 runs, cause not yet found.
+    /// last 8-20 bytes of its 1 MiB download (prefix intact, early EOF) in about 1 run of 6.
+    /// Suspected cause, not yet proven: smoltcp 0.14 trims a segment at the right edge it last
+    /// advertised but still accepts the segment's FIN, and its window-scale rounding
+    /// (`rx_buffer.window() >> shift`) can move that edge left by up to `2^shift - 1` bytes;
+    /// GSO's burstier timing only makes the race likelier.
     pub udp_gso: bool,
 }
 
