@@ -8,6 +8,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
 use super::Command;
+use super::gso::GsoBatch;
 use super::link::CoordinatorLink;
 use super::tcp::Shared;
 use crate::core::{Core, Destination, Event};
@@ -29,6 +30,7 @@ struct Loop {
     requests: mpsc::Sender<crate::coord::CoordinateRequest>,
     waiters: Vec<Waiter>,
     closing: bool,
+    gso: GsoBatch,
 }
 
 pub(super) async fn run(
@@ -38,6 +40,7 @@ pub(super) async fn run(
     mut commands: mpsc::Receiver<Command>,
     relay: Option<RelayLink>,
     link: CoordinatorLink,
+    udp_gso: bool,
 ) {
     let (relay_tx, mut relay_rx) = match relay {
         Some(r) => (Some(r.tx), Some(r.rx)),
@@ -56,6 +59,7 @@ pub(super) async fn run(
         requests,
         waiters: Vec::new(),
         closing: false,
+        gso: GsoBatch::new(udp_gso),
     };
     let mut buf = vec![0u8; 65_536];
     let mut close_reply: Option<oneshot::Sender<()>> = None;
@@ -153,7 +157,9 @@ impl Loop {
             }
             Command::WaitSession(ip, reply) => self.waiters.push(Waiter { ip, reply }),
             Command::Stats(reply) => {
-                let _ = reply.send(self.core.stats());
+                let mut stats = self.core.stats();
+                stats.udp_send_calls = self.gso.calls;
+                let _ = reply.send(stats);
             }
             Command::Diagnostics(reply) => {
                 let d = self
@@ -221,9 +227,7 @@ impl Loop {
         while let Some(t) = self.core.poll_transmit() {
             match t.dst {
                 Destination::Udp(addr) => {
-                    if let Err(e) = self.udp.send_to(&t.payload, addr).await {
-                        tracing::debug!(%addr, error = %e, "udp send failed");
-                    }
+                    self.gso.push(&self.udp, addr, &t.payload).await;
                     self.core.recycle(t.payload);
                 }
                 Destination::Relay(key) => match &self.relay_tx {
@@ -234,6 +238,7 @@ impl Loop {
                 },
             }
         }
+        self.gso.flush(&self.udp).await;
         let core_deadline = self.core.poll_timeout();
         stack_deadline.map_or(core_deadline, |s| s.min(core_deadline))
     }

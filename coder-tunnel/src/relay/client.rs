@@ -67,7 +67,9 @@ async fn run_connection(
     out_rx: &mut mpsc::Receiver<(NodePublic, Vec<u8>)>,
     ev_tx: &mpsc::Sender<RelayEvent>,
 ) -> Result<(), Error> {
-    let (ws, _) = tokio_tungstenite::connect_async(url)
+    // Nagle off: a small frame written behind an unacknowledged one would otherwise wait for
+    // the relay's delayed ACK (about 40 ms), e.g. a handshake packet right after login.
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
         .await
         .map_err(|e| Error::Relay(e.to_string()))?;
     let (mut sink, mut stream) = ws.split();
