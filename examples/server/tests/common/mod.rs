@@ -58,6 +58,33 @@ pub struct TestServer {
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// Workspace processes are real: a test that ends with workspaces still running must not
+/// leave them behind. Kills every process whose working directory is under this server's
+/// cache directory (the process provisioner runs each workspace in its home there).
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let Ok(root) = self.dir.path().canonicalize() else {
+            return;
+        };
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let in_tree = std::fs::read_link(entry.path().join("cwd"))
+                .is_ok_and(|cwd| cwd.starts_with(&root));
+            if in_tree {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+}
+
 impl TestServer {
     pub async fn start(db: Db) -> Self {
         Self::start_with(db, |_| {}).await
