@@ -112,3 +112,203 @@ fn tcp_recovers_from_loss_and_reordering() {
     assert_eq!(c2s.received.len(), 1 << 20);
     assert_eq!(Sha256::digest(&c2s.received), Sha256::digest(&c2s.data));
 }
+
+/// A hand-driven TCP peer talking raw IPv4 segments to one [`Netstack`] socket.
+mod raw_peer {
+    use std::net::Ipv4Addr;
+
+    use smoltcp::phy::ChecksumCapabilities;
+    use smoltcp::wire::{
+        IpAddress, IpProtocol, Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
+    };
+
+    pub(crate) const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+    pub(crate) const US: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+    pub(crate) const PEER_PORT: u16 = 40_000;
+    pub(crate) const OUR_PORT: u16 = 5000;
+
+    /// A segment from the peer to us.
+    pub(crate) fn segment(
+        control: TcpControl,
+        seq: i32,
+        ack: Option<i32>,
+        window_scale: Option<u8>,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let tcp = TcpRepr {
+            src_port: PEER_PORT,
+            dst_port: OUR_PORT,
+            control,
+            seq_number: TcpSeqNumber(seq),
+            ack_number: ack.map(TcpSeqNumber),
+            window_len: 65_535,
+            window_scale,
+            max_seg_size: window_scale.map(|_| 1200),
+            sack_permitted: false,
+            sack_ranges: [None; 3],
+            timestamp: None,
+            payload,
+        };
+        let ip = Ipv4Repr {
+            src_addr: PEER,
+            dst_addr: US,
+            next_header: IpProtocol::Tcp,
+            payload_len: tcp.buffer_len(),
+            hop_limit: 64,
+        };
+        let caps = ChecksumCapabilities::default();
+        let mut buf = vec![0u8; ip.buffer_len() + tcp.buffer_len()];
+        let mut packet = Ipv4Packet::new_unchecked(&mut buf[..]);
+        ip.emit(&mut packet, &caps);
+        tcp.emit(
+            &mut TcpPacket::new_unchecked(packet.payload_mut()),
+            &IpAddress::Ipv4(PEER),
+            &IpAddress::Ipv4(US),
+            &caps,
+        );
+        buf
+    }
+
+    /// (seq, ack, window field, window scale option, SYN) of a segment we sent.
+    pub(crate) fn parse(packet: &[u8]) -> (i32, Option<i32>, u16, Option<u8>, bool) {
+        let caps = ChecksumCapabilities::default();
+        let ip = Ipv4Packet::new_checked(packet).unwrap();
+        let ip_repr = Ipv4Repr::parse(&ip, &caps).unwrap();
+        let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+        let repr = TcpRepr::parse(
+            &tcp,
+            &IpAddress::Ipv4(ip_repr.src_addr),
+            &IpAddress::Ipv4(ip_repr.dst_addr),
+            &caps,
+        )
+        .unwrap();
+        (
+            repr.seq_number.0,
+            repr.ack_number.map(|a| a.0),
+            repr.window_len,
+            repr.window_scale,
+            repr.control == TcpControl::Syn,
+        )
+    }
+}
+
+/// A peer that fills our receive window exactly to the right edge it was last shown and sets
+/// FIN on that final segment must not lose the segment's tail. With window scaling smoltcp
+/// advertises `free >> shift`, rounded down, so a later ACK can show a right edge up to
+/// `2^shift - 1` bytes left of an earlier one; smoltcp then trims the in-flight final segment
+/// to its (shrunk) edge but still accepts its FIN, and the stream ends short (the interop tail
+/// loss against wireguard-go).
+#[test]
+fn fin_on_segment_filling_the_advertised_window_keeps_every_byte() {
+    use raw_peer::*;
+    use smoltcp::wire::TcpControl;
+
+    let config = coder_tunnel::netstack::NetstackConfig {
+        addresses: vec![US.into()],
+        ..Default::default()
+    };
+    let rx_cap = config.tcp_rx_buffer;
+    let now = std::time::Instant::now();
+    let mut stack = coder_tunnel::netstack::Netstack::new(config, now);
+    let handle = stack.tcp_listen(OUR_PORT).unwrap();
+
+    // Handshake; the peer offers window scaling so we scale ours.
+    let isn: i32 = 1000;
+    stack.receive(&segment(TcpControl::Syn, isn, None, Some(7), &[]));
+    stack.poll(now);
+    let syn_ack = stack.poll_transmit().expect("SYN-ACK");
+    let (our_isn, ack, _, our_scale, syn) = parse(&syn_ack);
+    assert!(syn);
+    assert_eq!(ack, Some(isn + 1));
+    let shift = our_scale.expect("we scale our window");
+    assert!(shift > 0, "a 1 MiB buffer needs window scaling");
+    let unit = 1usize << shift;
+    let our_ack = Some(our_isn.wrapping_add(1));
+    stack.receive(&segment(TcpControl::None, isn + 1, our_ack, None, &[]));
+    stack.poll(now);
+    while let Some(p) = stack.poll_transmit() {
+        stack.recycle(p);
+    }
+
+    let data = payload(rx_cap, 9);
+    let mut next = 0usize; // stream offset of the peer's next byte
+    // The right edge (stream offset) of the peer's send window: the furthest edge we showed.
+    let mut peer_edge = 0usize;
+    let send = |stack: &mut coder_tunnel::netstack::Netstack,
+                from: usize,
+                to: usize,
+                fin: bool,
+                peer_edge: &mut usize| {
+        let control = if fin {
+            TcpControl::Fin
+        } else {
+            TcpControl::None
+        };
+        let seq = isn.wrapping_add(1).wrapping_add(from as i32);
+        stack.receive(&segment(control, seq, our_ack, None, &data[from..to]));
+        stack.poll(now);
+        while let Some(p) = stack.poll_transmit() {
+            let (_, ack, win, _, _) = parse(&p);
+            if let Some(ack) = ack {
+                let acked = ack.wrapping_sub(isn + 1) as usize;
+                *peer_edge = (*peer_edge).max(acked + ((win as usize) << shift));
+            }
+            stack.recycle(p);
+        }
+    };
+
+    // The application does not read: fill the buffer until less than one segment is free.
+    // C = rx_cap is the true right edge; the advertised one is C - (free mod unit).
+    while rx_cap - next > 1000 {
+        let n = (rx_cap - next - 900).min(1200);
+        send(&mut stack, next, next + n, false, &mut peer_edge);
+        next += n;
+    }
+    if (rx_cap - next) % unit == unit - 1 {
+        send(&mut stack, next, next + 1, false, &mut peer_edge);
+        next += 1;
+    }
+    // The edge the peer now sees; its final segment (data up to it, with FIN) is already in
+    // flight when our ACK for the next segment shows the smallest rounded edge, C - (unit - 1).
+    let final_edge = peer_edge;
+    assert!(final_edge > next + unit && final_edge - next <= 1200);
+    let k = ((rx_cap - next) + unit - (unit - 1)) % unit;
+    let k = if k == 0 { unit } else { k };
+    send(&mut stack, next, next + k, false, &mut peer_edge);
+    next += k;
+    send(&mut stack, next, final_edge, true, &mut peer_edge);
+    let sent = final_edge;
+
+    // The application reads everything; a correct receiver either has every byte and the FIN,
+    // or has not taken the FIN and gets the tail again from the peer's retransmission.
+    let mut received = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    for _ in 0..4 {
+        let sock = stack.tcp(handle);
+        while sock.can_recv() {
+            let n = sock.recv_slice(&mut buf).unwrap();
+            received.extend_from_slice(&buf[..n]);
+        }
+        if !sock.may_recv() {
+            break;
+        }
+        // Retransmit what was not acknowledged, with the FIN.
+        stack.poll(now);
+        let mut acked = received.len();
+        while let Some(p) = stack.poll_transmit() {
+            if let (_, Some(ack), _, _, _) = parse(&p) {
+                acked = ack.wrapping_sub(isn + 1) as usize;
+            }
+            stack.recycle(p);
+        }
+        send(&mut stack, acked.min(sent), sent, true, &mut peer_edge);
+    }
+    assert!(!stack.tcp(handle).may_recv(), "FIN never accepted");
+    assert_eq!(
+        received.len(),
+        sent,
+        "stream ended {} bytes short (window unit {unit})",
+        sent as isize - received.len() as isize
+    );
+    assert!(received == data[..sent], "stream corrupted");
+}
