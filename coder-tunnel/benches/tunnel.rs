@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use coder_tunnel::addr::{ServicePrefix, host_net};
 use coder_tunnel::core::{Core, CoreConfig, Destination};
-use coder_tunnel::driver::{MemoryCoordinatorHub, Tunnel, TunnelConfig};
+use coder_tunnel::driver::{MemoryCoordinatorHub, Tunnel};
 use coder_tunnel::keys::NodeKey;
 use coder_tunnel::netstack::{Netstack, NetstackConfig};
 use coder_tunnel::path::PathKind;
@@ -215,23 +215,10 @@ async fn relay() -> String {
 /// A client and an agent tunnel on loopback UDP with the in-memory coordinator and a relay,
 /// started but not yet connected: the caller times `client.add_tunnel(agent.id())`.
 async fn start_pair(relay_url: &str, udp_gso: bool) -> (Tunnel, Tunnel) {
-    let hub = MemoryCoordinatorHub::new();
-    let agent_id = uuid::Uuid::new_v4();
-    let mut ac = TunnelConfig::agent(ServicePrefix::DEFAULT, agent_id);
-    let mut cc = TunnelConfig::client(ServicePrefix::DEFAULT);
-    for c in [&mut ac, &mut cc] {
-        c.listen = "127.0.0.1:0".parse().unwrap();
-        c.relay = Some((relay_url.to_owned(), 1));
-        c.udp_gso = udp_gso;
-    }
-    let client_id = cc.id;
-    let agent = Tunnel::start(ac, hub.connect_agent(agent_id))
+    MemoryCoordinatorHub::new()
+        .start_loopback_pair(relay_url, |c| c.udp_gso = udp_gso)
         .await
-        .unwrap();
-    let client = Tunnel::start(cc, hub.connect_client(client_id))
-        .await
-        .unwrap();
-    (client, agent)
+        .unwrap()
 }
 
 /// A connected pair whose path is direct UDP both ways (the L3 and latency setting).

@@ -5,8 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use coder_tunnel::addr::ServicePrefix;
-use coder_tunnel::driver::{MemoryCoordinatorHub, Tunnel, TunnelConfig};
+use coder_tunnel::driver::{MemoryCoordinatorHub, Tunnel};
 use coder_tunnel::path::PathKind;
 use coder_tunnel::relay::RelayServer;
 use sha2::{Digest, Sha256};
@@ -34,23 +33,11 @@ async fn relay() -> (RelayServer, String) {
 
 async fn pair(block_direct: bool) -> (Tunnel, Tunnel, RelayServer) {
     let (server, url) = relay().await;
-    let hub = MemoryCoordinatorHub::new();
-    let agent_id = uuid::Uuid::new_v4();
-    let mut ac = TunnelConfig::agent(ServicePrefix::DEFAULT, agent_id);
-    let mut cc = TunnelConfig::client(ServicePrefix::DEFAULT);
-    for c in [&mut ac, &mut cc] {
-        c.listen = "127.0.0.1:0".parse().unwrap();
-        c.relay = Some((url.clone(), 1));
-        c.block_direct = block_direct;
-    }
-    let client_id = cc.id;
-    let agent = Tunnel::start(ac, hub.connect_agent(agent_id))
+    let (client, agent) = MemoryCoordinatorHub::new()
+        .start_loopback_pair(&url, |c| c.block_direct = block_direct)
         .await
         .unwrap();
-    let client = Tunnel::start(cc, hub.connect_client(client_id))
-        .await
-        .unwrap();
-    client.add_tunnel(agent_id).await.unwrap();
+    client.add_tunnel(agent.id()).await.unwrap();
     (client, agent, server)
 }
 

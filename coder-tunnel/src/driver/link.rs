@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use super::{Tunnel, TunnelConfig};
+use crate::addr::ServicePrefix;
 use crate::coord::{CoordinateRequest, CoordinateResponse, InMemoryCoordinator, Role};
+use crate::error::Error;
 
 /// A tunnel's end of a coordinator connection.
 #[derive(Debug)]
@@ -70,6 +73,28 @@ impl MemoryCoordinatorHub {
     /// Connects an agent.
     pub fn connect_agent(&self, id: Uuid) -> CoordinatorLink {
         self.connect(id, Role::Agent)
+    }
+
+    /// Starts an agent and a client tunnel on this hub, both on loopback UDP and homed on the
+    /// relay at `relay_url`; `configure` adjusts both configurations first. Not yet connected:
+    /// the caller decides when to `client.add_tunnel(agent.id())`. Returns `(client, agent)`.
+    pub async fn start_loopback_pair(
+        &self,
+        relay_url: &str,
+        configure: impl Fn(&mut TunnelConfig),
+    ) -> Result<(Tunnel, Tunnel), Error> {
+        let agent_id = Uuid::new_v4();
+        let mut agent = TunnelConfig::agent(ServicePrefix::DEFAULT, agent_id);
+        let mut client = TunnelConfig::client(ServicePrefix::DEFAULT);
+        for c in [&mut agent, &mut client] {
+            c.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            c.relay = Some((relay_url.to_owned(), 1));
+            configure(c);
+        }
+        let client_id = client.id;
+        let agent = Tunnel::start(agent, self.connect_agent(agent_id)).await?;
+        let client = Tunnel::start(client, self.connect_client(client_id)).await?;
+        Ok((client, agent))
     }
 
     fn deliver(inner: &mut HubInner, out: Vec<(Uuid, CoordinateResponse)>) {
