@@ -24,7 +24,7 @@ use crate::pubsub::Event;
 use crate::schedule;
 use crate::search::{parse_workspace_query, status_matches};
 use crate::state::AppState;
-use crate::store::{BuildRow, JobInsert, ViewScope, WorkspaceRow};
+use crate::store::{BuildRow, JobInsert, TemplateRow, ViewScope, WorkspaceRow};
 use crate::views;
 
 fn valid_workspace_name(name: &str) -> bool {
@@ -620,12 +620,7 @@ pub(crate) async fn put_ttl(
     Path(id): Path<String>,
     Json(req): Json<UpdateWorkspaceTTLRequest>,
 ) -> Result<HttpResponse> {
-    let ws = load_workspace(&state, &session, &id).await?;
-    let template = state
-        .store
-        .template(ws.template_id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (ws, template) = workspace_and_template(&state, &session, &id).await?;
     let ttl = schedule::validate_ttl(req.ttl_ms)?;
     if !template.settings.allow_user_autostop {
         return Err(Error::validation(
@@ -633,12 +628,7 @@ pub(crate) async fn put_ttl(
             "Custom autostop TTL is not allowed for workspaces using this template.",
         ));
     }
-    state
-        .store
-        .update_workspace_schedule(ws.id, ws.autostart_schedule.as_deref(), ttl, Utc::now())
-        .await?;
-    state.events.publish(Event::Workspace(ws.id));
-    Ok(StatusCode::NO_CONTENT.into_response())
+    save_schedule(&state, &ws, ws.autostart_schedule.as_deref(), ttl).await
 }
 
 /// `PUT /workspaces/{id}/autostart` (`204`).
@@ -648,12 +638,7 @@ pub(crate) async fn put_autostart(
     Path(id): Path<String>,
     Json(req): Json<UpdateWorkspaceAutostartRequest>,
 ) -> Result<HttpResponse> {
-    let ws = load_workspace(&state, &session, &id).await?;
-    let template = state
-        .store
-        .template(ws.template_id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (ws, template) = workspace_and_template(&state, &session, &id).await?;
     let schedule = schedule::validate_autostart(req.schedule.as_deref())?;
     if schedule.is_some() && !template.settings.allow_user_autostart {
         return Err(Error::validation(
@@ -661,9 +646,34 @@ pub(crate) async fn put_autostart(
             "Autostart is not allowed for workspaces using this template.",
         ));
     }
+    save_schedule(&state, &ws, schedule.as_deref(), ws.ttl_ms).await
+}
+
+/// The workspace (as the caller may see it) and its template.
+async fn workspace_and_template(
+    state: &AppState,
+    session: &Session,
+    id: &str,
+) -> Result<(WorkspaceRow, TemplateRow)> {
+    let ws = load_workspace(state, session, id).await?;
+    let template = state
+        .store
+        .template(ws.template_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok((ws, template))
+}
+
+/// Stores a workspace's schedule, tells its watchers, answers `204`.
+async fn save_schedule(
+    state: &AppState,
+    ws: &WorkspaceRow,
+    autostart: Option<&str>,
+    ttl_ms: Option<i64>,
+) -> Result<HttpResponse> {
     state
         .store
-        .update_workspace_schedule(ws.id, schedule.as_deref(), ws.ttl_ms, Utc::now())
+        .update_workspace_schedule(ws.id, autostart, ttl_ms, Utc::now())
         .await?;
     state.events.publish(Event::Workspace(ws.id));
     Ok(StatusCode::NO_CONTENT.into_response())
