@@ -13,6 +13,7 @@
 //! Nothing here reads a clock, opens a socket or touches a file: time is a parameter, effects are
 //! returned values. Drivers in `coder-client` and the reference server do the IO.
 
+pub mod backoff;
 pub mod build;
 pub mod chat;
 pub mod error;

@@ -1,33 +1,32 @@
-//! Reconnect delays: 1 s, doubling, at most 10 s; reset after a connection that delivered.
+//! Reconnect delays for streams: `coder_core::backoff`'s policy (1 s doubling to 10 s), reset
+//! after a connection that delivered.
 
 use std::time::Duration;
 
-/// First reconnect delay.
-pub(crate) const BASE: Duration = Duration::from_secs(1);
-/// Longest reconnect delay.
-pub(crate) const MAX: Duration = Duration::from_secs(10);
+use coder_core::backoff::reconnect_delay;
 
-/// The delay before the next reconnect.
-#[derive(Debug, Clone)]
+/// Consecutive failures, and the delay they call for.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Backoff {
-    next: Duration,
+    failures: u32,
 }
 
 impl Backoff {
     pub(crate) fn new() -> Self {
-        Self { next: BASE }
+        Self::default()
     }
 
-    /// The delay to wait now; the one after it doubles, up to [`MAX`].
+    /// Records a failure and returns how long to wait before reconnecting.
     pub(crate) fn next_delay(&mut self) -> Duration {
-        let delay = self.next;
-        self.next = (self.next * 2).min(MAX);
-        delay
+        self.failures = self.failures.saturating_add(1);
+        reconnect_delay(self.failures)
+            .to_std()
+            .unwrap_or(Duration::from_secs(1))
     }
 
-    /// A connection worked: start again from [`BASE`].
+    /// A connection worked: start again from the first delay.
     pub(crate) fn reset(&mut self) {
-        self.next = BASE;
+        self.failures = 0;
     }
 }
 
@@ -41,6 +40,6 @@ mod tests {
         let secs: Vec<u64> = (0..6).map(|_| b.next_delay().as_secs()).collect();
         assert_eq!(secs, [1, 2, 4, 8, 10, 10]);
         b.reset();
-        assert_eq!(b.next_delay(), BASE);
+        assert_eq!(b.next_delay(), Duration::from_secs(1));
     }
 }

@@ -1,13 +1,9 @@
-//! Stream reconnect backoff: 1 s doubling to 10 s, reset by a successful open.
+//! Stream reconnect backoff ([`crate::backoff`]: 1 s doubling to 10 s), reset by a
+//! successful open.
 
-use chrono::TimeDelta;
-
+use crate::backoff::reconnect_delay;
+pub use crate::backoff::{RECONNECT_BASE_DELAY, RECONNECT_MAX_DELAY};
 use crate::model::Timestamp;
-
-/// The first reconnect delay.
-pub const RECONNECT_BASE_DELAY: TimeDelta = TimeDelta::seconds(1);
-/// The largest reconnect delay.
-pub const RECONNECT_MAX_DELAY: TimeDelta = TimeDelta::seconds(10);
 
 /// A scheduled reconnect, as the view shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,12 +23,10 @@ pub(crate) struct Backoff {
 impl Backoff {
     /// Records one failure and returns the reconnect it schedules.
     pub(crate) fn fail(&mut self, now: Timestamp) -> ReconnectState {
-        let exponent = self.failures.min(8);
         self.failures = self.failures.saturating_add(1);
-        let delay = (RECONNECT_BASE_DELAY * (1_i32 << exponent)).min(RECONNECT_MAX_DELAY);
         ReconnectState {
             attempt: self.failures,
-            at: now + delay,
+            at: now + reconnect_delay(self.failures),
         }
     }
 
