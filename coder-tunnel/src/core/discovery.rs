@@ -3,7 +3,8 @@
 //! what the answers mean. All servers see the same local socket, so their answers must agree:
 //! one mapping per address family is our public endpoint; different mappings mean the NAT maps
 //! by destination ("hard NAT"), and that family's mapping is not advertised, because a peer
-//! reaching it is unlikely.
+//! reaching it is unlikely. Answers are judged once per round, when every server has answered
+//! or given up, so a first answer is never published before a disagreeing second one.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -58,6 +59,8 @@ pub(crate) struct Discovery {
     servers: Vec<Server>,
     next_round: Option<Instant>,
     last_round: Option<Instant>,
+    /// The verdict of the last completed round.
+    settled: NatReport,
 }
 
 fn same_addr(a: SocketAddr, b: SocketAddr) -> bool {
@@ -68,7 +71,6 @@ impl Discovery {
     /// Replaces the STUN servers and starts a round now. Returns whether the discovered
     /// endpoints changed (mappings from removed servers are forgotten).
     pub(crate) fn set_servers(&mut self, now: Instant, servers: &[SocketAddr]) -> bool {
-        let before = self.report().endpoints;
         self.servers = servers
             .iter()
             .map(|&addr| Server {
@@ -78,7 +80,7 @@ impl Discovery {
             })
             .collect();
         self.next_round = (!self.servers.is_empty()).then_some(now);
-        before != self.report().endpoints
+        self.settle()
     }
 
     /// Asks for a round soon (a direct path failed: our mapping may have changed), unless one
@@ -111,7 +113,7 @@ impl Discovery {
         mut new_transaction: impl FnMut() -> TransactionId,
         out: &mut Vec<Request>,
     ) -> bool {
-        let before = self.report().endpoints;
+        let mut gave_up = false;
         for s in &mut self.servers {
             let Some(p) = &mut s.pending else { continue };
             if now < p.retry_at {
@@ -121,6 +123,7 @@ impl Discovery {
                 // No answer this round: the mapping may be gone.
                 s.pending = None;
                 s.mapped = None;
+                gave_up = true;
                 continue;
             }
             // Retransmits keep the transaction id (RFC 8489 §6.2.1).
@@ -150,13 +153,12 @@ impl Discovery {
                 });
             }
         }
-        before != self.report().endpoints
+        gave_up && self.settle()
     }
 
     /// A decoded STUN message arrived from `src`. `None` if it answers nothing we asked
     /// (the caller drops it); otherwise whether the discovered endpoints changed.
     pub(crate) fn on_message(&mut self, src: SocketAddr, msg: &Message) -> Option<bool> {
-        let before = self.report().endpoints;
         let server = self.servers.iter_mut().find(|s| {
             same_addr(s.addr, src) && s.pending.is_some_and(|p| p.transaction == msg.transaction)
         })?;
@@ -173,11 +175,31 @@ impl Discovery {
             // address: not an answer.
             _ => return None,
         }
-        Some(before != self.report().endpoints)
+        Some(self.settle())
     }
 
-    /// The current mappings, the hard-NAT verdict and the endpoints to advertise.
+    /// The last completed round's mappings, hard-NAT verdict and endpoints to advertise.
     pub(crate) fn report(&self) -> NatReport {
+        self.settled.clone()
+    }
+
+    /// The last completed round found a NAT that maps by destination.
+    pub(crate) fn hard_nat(&self) -> bool {
+        self.settled.hard_nat
+    }
+
+    /// Judges the answers if the round is complete. Returns whether the endpoints changed.
+    fn settle(&mut self) -> bool {
+        if self.servers.iter().any(|s| s.pending.is_some()) {
+            return false;
+        }
+        let report = self.judge();
+        let changed = report.endpoints != self.settled.endpoints;
+        self.settled = report;
+        changed
+    }
+
+    fn judge(&self) -> NatReport {
         let mappings: Vec<(SocketAddr, SocketAddr)> = self
             .servers
             .iter()
@@ -286,14 +308,15 @@ mod tests {
         );
         // A response from the wrong address is not an answer.
         assert_eq!(d.on_message(b, &success([1; 12], "203.0.113.1:7000")), None);
+        // The first answer alone is not judged: the round is still open.
         assert_eq!(
             d.on_message(a, &success([1; 12], "203.0.113.1:7000")),
-            Some(true)
+            Some(false)
         );
-        assert_eq!(d.report().endpoints, vec![sa("203.0.113.1:7000")]);
+        assert_eq!(d.report(), NatReport::default());
         assert_eq!(
             d.on_message(b, &success([2; 12], "203.0.113.1:7001")),
-            Some(true)
+            Some(false)
         );
         assert_eq!(
             d.report(),
@@ -303,5 +326,19 @@ mod tests {
                 endpoints: vec![],
             }
         );
+        // Next round both agree: the mapping is advertised.
+        out.clear();
+        d.handle_timeout(t0 + STUN_INTERVAL, || [9; 12], &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(
+            d.on_message(a, &success([9; 12], "203.0.113.1:7000")),
+            Some(false)
+        );
+        assert_eq!(
+            d.on_message(b, &success([9; 12], "203.0.113.1:7000")),
+            Some(true)
+        );
+        assert_eq!(d.report().endpoints, vec![sa("203.0.113.1:7000")]);
+        assert!(!d.report().hard_nat);
     }
 }

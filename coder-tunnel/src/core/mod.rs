@@ -241,7 +241,6 @@ impl Core {
     /// republishes the node if they changed.
     fn refresh_endpoints(&mut self, now: Instant) {
         let report = self.discovery.report();
-        self.stats.hard_nat = report.hard_nat;
         let mut endpoints = self.local_endpoints.clone();
         for e in report.endpoints {
             if !endpoints.contains(&e) {
@@ -972,7 +971,10 @@ impl Core {
 
     /// Engine-wide counters.
     pub fn stats(&self) -> Stats {
-        self.stats
+        Stats {
+            hard_nat: self.discovery.hard_nat(),
+            ..self.stats
+        }
     }
 
     /// A snapshot of one peer.

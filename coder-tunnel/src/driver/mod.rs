@@ -27,6 +27,7 @@ use crate::coord::{Node, PeerUpdate};
 use crate::core::{Core, CoreConfig, PeerDiagnostics, Stats};
 use crate::keys::{NodeKey, NodePublic};
 use crate::netstack::{Netstack, NetstackConfig, is_echo_reply};
+use crate::path::PathKind;
 use crate::relay::spawn_relay_client;
 use tcp::Shared;
 
@@ -345,6 +346,32 @@ impl Tunnel {
     /// A diagnostics snapshot per peer: path kind, RTT, handshake age, bytes, last error.
     pub async fn diagnostics(&self) -> Result<Vec<PeerDiagnostics>, Error> {
         self.ask(Command::Diagnostics).await
+    }
+
+    /// Waits until the peer with WireGuard key `peer` is on `path` (e.g. direct UDP to an
+    /// address after STUN discovery and a probe round-trip), checking every 10 ms.
+    pub async fn wait_path(
+        &self,
+        peer: NodePublic,
+        path: PathKind,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let wait = async {
+            loop {
+                if self
+                    .diagnostics()
+                    .await?
+                    .iter()
+                    .any(|d| d.key == peer && d.path == path)
+                {
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| Error::Timeout("path"))?
     }
 
     /// Says goodbye to the coordinator and stops the event loop.
