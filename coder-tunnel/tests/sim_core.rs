@@ -402,3 +402,20 @@ fn hard_nat_is_flagged_and_stays_on_relay() {
 
     assert_eq!(relayed_to_deliver(&mut sim, b"relayed behind hard NATs"), 1);
 }
+
+#[test]
+fn falling_back_to_relay_rediscovers_the_mapping_at_once() {
+    let mut sim = two_natted_peers(10, true, false);
+    sim.add_tunnel(0, 1);
+    upgrades_both_ways(&mut sim, "203.0.113.2:62002", "203.0.113.1:61001");
+    assert_eq!(sim.nodes[0].core.stats().stun_tx, 2);
+    sim.direct_works = false;
+    assert!(
+        sim.run_until(Duration::from_secs(10), |s| current_path(s, 0, 1)
+            == PathKind::Relay)
+    );
+    // A new round went out with the fallback, long before the 20 s timer.
+    let fell_back = sim.elapsed();
+    assert!(fell_back < Duration::from_secs(10), "{fell_back:?}");
+    assert_eq!(sim.nodes[0].core.stats().stun_tx, 4);
+}

@@ -3,7 +3,7 @@
 //! `poll_*` methods; call [`Core::handle_timeout`] at [`Core::poll_timeout`].
 //!
 //! Our own node record lists our direct endpoints: the local ones the driver reports plus the
-//! public mapping STUN discovery ([`discovery`]) finds on the same UDP socket. Changes are
+//! public mapping STUN discovery ([`NatReport`]) finds on the same UDP socket. Changes are
 //! republished to the coordinator at most once per [`ANNOUNCE_GAP`].
 
 mod discovery;
