@@ -26,6 +26,9 @@ pub enum Error {
     /// A relay or probe frame did not decode.
     #[error("malformed frame: {0}")]
     Frame(&'static str),
+    /// A STUN message did not decode, or was not one we answer.
+    #[error("stun: {0}")]
+    Stun(crate::stun::Malformed),
     /// A TCP operation failed (connection refused, reset, port in use).
     #[error("tcp: {0}")]
     Tcp(String),

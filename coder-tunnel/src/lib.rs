@@ -9,7 +9,9 @@
 //! - [`netstack`] is a sans-IO userspace TCP/IP stack (smoltcp with Cubic) over the core.
 //! - [`driver`] is the tokio layer: one UDP socket, a [`relay`] client, timers from the core's
 //!   wake-ups, and the async [`driver::TcpStream`] / [`driver::TcpListener`].
-//! - [`relay::RelayServer`] forwards ciphertext between peers addressed by public key.
+//! - [`relay::RelayServer`] forwards ciphertext between peers addressed by public key;
+//!   [`relay::StunServer`] answers [`stun`] Binding requests so tunnels learn their public
+//!   UDP mapping.
 //!
 //! # An agent listening and a client dialing it
 //!
@@ -77,6 +79,7 @@ pub mod path;
 pub mod ports;
 pub mod probe;
 pub mod relay;
+pub mod stun;
 pub mod wg;
 
 pub use error::Error;

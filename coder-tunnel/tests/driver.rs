@@ -1,5 +1,6 @@
 //! The tokio driver end to end on loopback: two tunnels, a relay server, the in-memory
-//! coordinator; relay-only first, then direct UDP; TCP both ways with SHA-256 checked; ping.
+//! coordinator; relay-only first, then direct UDP; TCP both ways with SHA-256 checked; ping;
+//! endpoints discovered by STUN through the relay's STUN responder.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
@@ -7,7 +8,7 @@ use std::time::Duration;
 
 use coder_tunnel::driver::{MemoryCoordinatorHub, Tunnel};
 use coder_tunnel::path::PathKind;
-use coder_tunnel::relay::RelayServer;
+use coder_tunnel::relay::{RelayServer, StunServer};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -74,6 +75,17 @@ async fn exchange(from: &Tunnel, to: SocketAddr, up: usize, down: usize) {
     assert_eq!(Sha256::digest(&back), Sha256::digest(payload(down, 9)));
 }
 
+/// Waits until `a` sends to `b` directly at `b_at` and `b` to `a` at `a_at`.
+async fn wait_direct(a: &Tunnel, b_at: SocketAddr, b: &Tunnel, a_at: SocketAddr) {
+    let limit = Duration::from_secs(10);
+    a.wait_path(b.public_key(), PathKind::Direct(b_at), limit)
+        .await
+        .unwrap();
+    b.wait_path(a.public_key(), PathKind::Direct(a_at), limit)
+        .await
+        .unwrap();
+}
+
 fn agent_addr(agent: &Tunnel, port: u16) -> SocketAddr {
     SocketAddr::new(agent.addresses()[0].into(), port)
 }
@@ -113,23 +125,13 @@ async fn relay_only_carries_tcp_both_ways_and_ping() {
 async fn upgrades_to_direct_udp_and_carries_tcp() {
     let (client, agent, relay) = pair(false).await;
     // Probes round-trip over loopback and both sides switch to direct UDP.
-    let direct = async {
-        loop {
-            let c = client.diagnostics().await.unwrap();
-            let a = agent.diagnostics().await.unwrap();
-            if c.first()
-                .is_some_and(|d| d.path == PathKind::Direct(agent.local_udp_addr()))
-                && a.first()
-                    .is_some_and(|d| d.path == PathKind::Direct(client.local_udp_addr()))
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), direct)
-        .await
-        .unwrap();
+    wait_direct(
+        &client,
+        agent.local_udp_addr(),
+        &agent,
+        client.local_udp_addr(),
+    )
+    .await;
     // The handshake itself may still be in flight over the relay; a ping waits for it.
     let rtt = client.ping(agent.addresses()[0].into()).await.unwrap();
     assert!(rtt < Duration::from_secs(1));
@@ -170,4 +172,54 @@ async fn relay_answers_latency_check() {
         resp,
         "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stun_discovers_the_endpoint_of_a_wildcard_socket_and_goes_direct() {
+    let (relay, url) = relay().await;
+    let stun_socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let stun_addr = stun_socket.local_addr().unwrap();
+    let stun = StunServer::new();
+    tokio::spawn(stun.clone().serve(stun_socket));
+    let (client, agent) = MemoryCoordinatorHub::new()
+        .start_loopback_pair(&url, |c| {
+            c.listen = SocketAddr::from(([0, 0, 0, 0], 0));
+            c.stun_servers = vec![stun_addr];
+        })
+        .await
+        .unwrap();
+    // Bound to 0.0.0.0: only STUN can tell what to advertise; loopback answers 127.0.0.1.
+    let seen = |t: &Tunnel| SocketAddr::from(([127, 0, 0, 1], t.local_udp_addr().port()));
+    assert!(client.local_udp_addr().ip().is_unspecified());
+    let advertised = async {
+        loop {
+            let c = client.node().await.unwrap().endpoints;
+            let a = agent.node().await.unwrap().endpoints;
+            if !c.is_empty() && !a.is_empty() {
+                return (c, a);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let (c, a) = tokio::time::timeout(Duration::from_secs(10), advertised)
+        .await
+        .unwrap();
+    assert_eq!(c, vec![seen(&client)]);
+    assert_eq!(a, vec![seen(&agent)]);
+
+    client.add_tunnel(agent.id()).await.unwrap();
+    wait_direct(&client, seen(&agent), &agent, seen(&client)).await;
+    let rtt = client.ping(agent.addresses()[0].into()).await.unwrap();
+    assert!(rtt < Duration::from_secs(1));
+    // One answered transaction each (a retransmit, if the load delayed an answer past 500 ms,
+    // reuses the id: its second answer is dropped, not counted).
+    let (c, a) = (client.stats().await.unwrap(), agent.stats().await.unwrap());
+    assert_eq!(
+        (c.stun_rx, c.hard_nat, a.stun_rx, a.hard_nat),
+        (1, false, 1, false)
+    );
+    assert_eq!(stun.stats().answered, c.stun_tx + a.stun_tx);
+    assert_eq!(stun.stats().dropped, 0);
+    assert_eq!(relay.stats().clients, 2);
+    client.close().await.unwrap();
 }

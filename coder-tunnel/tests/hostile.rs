@@ -6,10 +6,12 @@ mod common;
 
 use std::time::Duration;
 
+use coder_tunnel::Error;
 use coder_tunnel::coord::Role;
 use coder_tunnel::core::{Core, Stats};
 use coder_tunnel::probe;
 use coder_tunnel::relay::Frame;
+use coder_tunnel::stun::{self, Malformed};
 use common::Sim;
 use proptest::prelude::*;
 
@@ -48,7 +50,7 @@ proptest! {
     fn random_udp_and_relay_input_is_dropped_and_counted(
         inputs in prop::collection::vec(
             (any::<bool>(), prop::collection::vec(any::<u8>(), 0..3000)), 1..40),
-        first in 0u8..8,
+        first in 0u8..9,
     ) {
         let (mut sim, _) = established();
         let now = sim.now;
@@ -62,6 +64,14 @@ proptest! {
             }
             if first == 5 && bytes.len() >= 4 {
                 bytes[..4].copy_from_slice(&probe::MAGIC);
+            }
+            // STUN-shaped: first two bits 0, the magic cookie, a consistent length.
+            if first == 6 && bytes.len() >= stun::HEADER_LEN {
+                bytes.truncate(stun::HEADER_LEN + (bytes.len() - stun::HEADER_LEN) / 4 * 4);
+                let len = (bytes.len() - stun::HEADER_LEN) as u16;
+                bytes[0] &= 0x3f;
+                bytes[2..4].copy_from_slice(&len.to_be_bytes());
+                bytes[4..8].copy_from_slice(&stun::MAGIC_COOKIE);
             }
             if relay {
                 core.handle_relay(now, key, &bytes);
@@ -106,6 +116,85 @@ proptest! {
             }
         }
     }
+}
+
+/// A Binding success response for `tx` naming 192.0.2.1:32853, with FINGERPRINT.
+fn stun_response(tx: [u8; 12]) -> Vec<u8> {
+    let mut out = Vec::new();
+    stun::encode_binding_success(&tx, "192.0.2.1:32853".parse().unwrap(), &mut out);
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+    #[test]
+    fn stun_decoder_rejects_random_input_with_a_typed_error(
+        bytes in prop::collection::vec(any::<u8>(), 0..2000),
+        cookie in any::<bool>(),
+    ) {
+        let mut bytes = bytes;
+        if cookie && bytes.len() >= 8 {
+            bytes[0] &= 0x3f;
+            bytes[4..8].copy_from_slice(&stun::MAGIC_COOKIE);
+        }
+        match stun::decode(&bytes) {
+            Ok(m) => {
+                // Only a well-formed message decodes: header length and cookie agree.
+                prop_assert!(stun::is_stun(&bytes) || bytes[..4] == [bytes[0], 0, 0, 0]);
+                prop_assert_eq!(bytes.len(), stun::HEADER_LEN + usize::from(u16::from_be_bytes([bytes[2], bytes[3]])));
+                prop_assert_eq!(&m.transaction[..], &bytes[8..20]);
+            }
+            Err(Error::Stun(_)) => {}
+            Err(e) => prop_assert!(false, "untyped error {e}"),
+        }
+        if bytes.len() > stun::MAX_MESSAGE {
+            prop_assert!(matches!(stun::decode(&bytes), Err(Error::Stun(Malformed::Oversized))));
+        }
+    }
+
+    #[test]
+    fn truncated_or_corrupted_stun_responses_are_refused(
+        tx in any::<[u8; 12]>(),
+        cut in 0usize..40,
+        flip in prop_oneof![20usize..32, 36usize..40],
+        bit in 0u8..8,
+    ) {
+        let full = stun_response(tx);
+        prop_assert_eq!(full.len(), 40);
+        prop_assert_eq!(
+            stun::decode(&full).unwrap().mapped,
+            Some("192.0.2.1:32853".parse().unwrap())
+        );
+        // A cut message no longer matches its length field (or lost its header).
+        let cut_err = stun::decode(&full[..cut]).unwrap_err();
+        let expected = if cut < stun::HEADER_LEN { Malformed::Truncated } else { Malformed::BadLength };
+        prop_assert!(matches!(cut_err, Error::Stun(m) if m == expected), "{cut_err:?}");
+        // Any flipped bit in XOR-MAPPED-ADDRESS or the FINGERPRINT value is caught (by the
+        // fingerprint at the latest). (A flipped FINGERPRINT type, bytes 32..34, legitimately
+        // turns it into an unknown optional attribute, which is skipped.)
+        let mut corrupted = full.clone();
+        corrupted[flip] ^= 1 << bit;
+        prop_assert!(matches!(stun::decode(&corrupted), Err(Error::Stun(_))));
+    }
+}
+
+#[test]
+fn unsolicited_stun_on_the_tunnel_socket_is_dropped_and_counted() {
+    let (mut sim, _) = established();
+    let now = sim.now;
+    let core = &mut sim.nodes[1].core;
+    let before = core.stats();
+    let from = "198.51.100.1:3478".parse().unwrap();
+    // A well-formed answer to nothing we asked, and a Binding request (tunnels answer none).
+    core.handle_udp(now, from, &stun_response([7; 12]));
+    let mut request = Vec::new();
+    stun::encode_binding_request(&[7; 12], &mut request);
+    core.handle_udp(now, from, &request);
+    let after = core.stats();
+    assert_eq!(after.dropped_malformed - before.dropped_malformed, 2);
+    assert_eq!(after.stun_rx, 0);
+    assert!(core.poll_transmit().is_none());
 }
 
 #[test]

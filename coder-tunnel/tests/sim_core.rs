@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use coder_tunnel::coord::{CoordinateRequest, Role};
-use coder_tunnel::core::Event;
+use coder_tunnel::core::{ANNOUNCE_GAP, Event, NatReport};
 use coder_tunnel::path::PathKind;
 use common::{Sim, ipv6_packet};
 
@@ -32,6 +32,17 @@ fn current_path(sim: &Sim, i: usize, j: usize) -> PathKind {
         .diagnostics(sim.now, sim.key(j))
         .unwrap()
         .path
+}
+
+/// Runs until nodes 0 and 1 both go direct (within 10 s); 0's one path change is to
+/// `zero_sees`, 1's to `one_sees`.
+fn upgrades_both_ways(sim: &mut Sim, zero_sees: &str, one_sees: &str) {
+    assert!(sim.run_until(Duration::from_secs(10), |s| {
+        matches!(current_path(s, 0, 1), PathKind::Direct(_))
+            && matches!(current_path(s, 1, 0), PathKind::Direct(_))
+    }));
+    assert_eq!(path_events(sim, 0), vec![PathKind::Direct(sa(zero_sees))]);
+    assert_eq!(path_events(sim, 1), vec![PathKind::Direct(sa(one_sees))]);
 }
 
 /// Client 0 at 10.0.0.1:4001 (no NAT); agent 1 behind a NAT that maps its 192.168.1.2:4002
@@ -61,18 +72,7 @@ fn handshake_over_relay_then_upgrade_through_port_rewriting_nat() {
     assert_eq!(sim.nodes[0].core.stats().handshakes, 1);
 
     // The agent's ping reveals its NAT mapping; both sides end up direct.
-    assert!(sim.run_until(Duration::from_secs(10), |s| {
-        matches!(current_path(s, 0, 1), PathKind::Direct(_))
-            && matches!(current_path(s, 1, 0), PathKind::Direct(_))
-    }));
-    assert_eq!(
-        path_events(&sim, 0),
-        vec![PathKind::Direct(sa("203.0.113.9:62000"))]
-    );
-    assert_eq!(
-        path_events(&sim, 1),
-        vec![PathKind::Direct(sa("10.0.0.1:4001"))]
-    );
+    upgrades_both_ways(&mut sim, "203.0.113.9:62000", "10.0.0.1:4001");
 
     let relay_before = sim.net.relay_sent;
     let packet = ipv6_packet(sim.addr(0), sim.addr(1), b"over the direct path");
@@ -257,4 +257,165 @@ fn peer_restarts_with_a_new_endpoint() {
             PathKind::Direct(sa("10.0.0.3:4100"))
         ]
     );
+}
+
+const STUN_A: &str = "198.51.100.1:3478";
+const STUN_B: &str = "198.51.100.2:3478";
+
+/// Client 0 (socket 192.168.1.1:4001, NAT 203.0.113.1:61001) and agent 1 (192.168.2.2:4002,
+/// NAT 203.0.113.2:62002): each advertises only its private socket, which the other cannot
+/// reach. Two STUN servers; `stun` says whether the nodes use them.
+fn two_natted_peers(seed: u64, stun: bool, hard_nat: bool) -> Sim {
+    let mut sim = Sim::new(seed);
+    sim.stun_servers = vec![sa(STUN_A), sa(STUN_B)];
+    sim.add_node(1, Role::Client, "192.168.1.1:4001", "203.0.113.1:61001");
+    sim.add_node(2, Role::Agent, "192.168.2.2:4002", "203.0.113.2:62002");
+    for i in 0..2 {
+        if hard_nat {
+            sim.set_hard_nat(i);
+        }
+        if stun {
+            sim.use_stun(i);
+        }
+    }
+    sim
+}
+
+/// Node 0's report when STUN_A saw `mapped.0` and STUN_B `mapped.1`.
+fn two_server_report(mapped: (&str, &str), hard_nat: bool, endpoints: &[&str]) -> NatReport {
+    NatReport {
+        mappings: vec![(sa(STUN_A), sa(mapped.0)), (sa(STUN_B), sa(mapped.1))],
+        hard_nat,
+        endpoints: endpoints.iter().map(|e| sa(e)).collect(),
+    }
+}
+
+/// Sends one packet from 0 to 1, checks it arrived, returns how many datagrams the relay
+/// carried meanwhile.
+fn relayed_to_deliver(sim: &mut Sim, payload: &[u8]) -> u64 {
+    let relay_before = sim.net.relay_sent;
+    let packet = ipv6_packet(sim.addr(0), sim.addr(1), payload);
+    sim.send_ip(0, &packet);
+    sim.run_for(Duration::from_millis(50));
+    assert_eq!(sim.nodes[1].delivered, vec![packet]);
+    sim.net.relay_sent - relay_before
+}
+
+fn update_self_times(sim: &Sim, i: usize) -> Vec<Duration> {
+    sim.nodes[i]
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Coordinate(CoordinateRequest::UpdateSelf { .. })))
+        .map(|(t, _)| *t - sim.start)
+        .collect()
+}
+
+fn advertised(sim: &mut Sim, i: usize) -> Vec<SocketAddr> {
+    let now = sim.now;
+    sim.nodes[i].core.node(now).endpoints
+}
+
+/// [`two_natted_peers`] with a tunnel after 30 s: the session is up, both stayed on the relay.
+fn stayed_on_relay(seed: u64, stun: bool, hard_nat: bool) -> Sim {
+    let mut sim = two_natted_peers(seed, stun, hard_nat);
+    sim.add_tunnel(0, 1);
+    sim.run_for(Duration::from_secs(30));
+    assert!(sim.session_up(0, 1));
+    assert_eq!(current_path(&sim, 0, 1), PathKind::Relay);
+    assert_eq!(current_path(&sim, 1, 0), PathKind::Relay);
+    assert_eq!(path_events(&sim, 0), vec![]);
+    assert_eq!(path_events(&sim, 1), vec![]);
+    sim
+}
+
+#[test]
+fn natted_peers_without_stun_stay_on_relay() {
+    let mut sim = stayed_on_relay(7, false, false);
+    assert_eq!(advertised(&mut sim, 0), vec![sa("192.168.1.1:4001")]);
+    assert_eq!(sim.nodes[0].core.stats().stun_tx, 0);
+}
+
+#[test]
+fn stun_discovery_upgrades_natted_peers_from_relay_to_direct() {
+    let mut sim = two_natted_peers(8, true, false);
+    sim.add_tunnel(0, 1);
+    // The session comes up over the relay before the STUN mapping is published (the
+    // republish waits out the 100 ms since the first UpdateSelf).
+    assert!(sim.run_until(Duration::from_secs(1), |s| s.session_up(0, 1)));
+    assert_eq!(current_path(&sim, 0, 1), PathKind::Relay);
+    assert_eq!(sim.net.relay_sent, 3);
+    assert!(sim.elapsed() < ANNOUNCE_GAP, "{:?}", sim.elapsed());
+
+    upgrades_both_ways(&mut sim, "203.0.113.2:62002", "203.0.113.1:61001");
+    // Both servers answered at 2 ms; the two answers were coalesced into one UpdateSelf,
+    // sent when the 100 ms gap after the first one ended.
+    assert_eq!(
+        update_self_times(&sim, 0),
+        vec![Duration::ZERO, ANNOUNCE_GAP]
+    );
+    assert_eq!(
+        advertised(&mut sim, 0),
+        vec![sa("192.168.1.1:4001"), sa("203.0.113.1:61001")]
+    );
+    assert_eq!(
+        advertised(&mut sim, 1),
+        vec![sa("192.168.2.2:4002"), sa("203.0.113.2:62002")]
+    );
+    assert_eq!(
+        sim.nodes[0].core.nat_report(),
+        two_server_report(
+            ("203.0.113.1:61001", "203.0.113.1:61001"),
+            false,
+            &["203.0.113.1:61001"]
+        )
+    );
+    let stats = sim.nodes[0].core.stats();
+    assert_eq!(
+        (stats.stun_tx, stats.stun_rx, stats.hard_nat),
+        (2, 2, false)
+    );
+    assert_eq!(sim.net.stun_answered, 4);
+
+    assert_eq!(relayed_to_deliver(&mut sim, b"hole punched"), 0);
+
+    // Discovery repeats every 20 s; an unchanged mapping republishes nothing.
+    sim.run_for(Duration::from_secs(25));
+    assert_eq!(sim.nodes[0].core.stats().stun_rx, 4);
+    assert_eq!(
+        update_self_times(&sim, 0),
+        vec![Duration::ZERO, ANNOUNCE_GAP]
+    );
+}
+
+#[test]
+fn hard_nat_is_flagged_and_stays_on_relay() {
+    let mut sim = stayed_on_relay(9, true, true);
+    // Each server saw another port of the same socket: nothing is advertised from STUN.
+    assert_eq!(
+        sim.nodes[0].core.nat_report(),
+        two_server_report(("203.0.113.1:61001", "203.0.113.1:61002"), true, &[])
+    );
+    assert!(sim.nodes[1].core.stats().hard_nat);
+    assert_eq!(advertised(&mut sim, 0), vec![sa("192.168.1.1:4001")]);
+    assert_eq!(advertised(&mut sim, 1), vec![sa("192.168.2.2:4002")]);
+    assert_eq!(update_self_times(&sim, 0), vec![Duration::ZERO]);
+
+    assert_eq!(relayed_to_deliver(&mut sim, b"relayed behind hard NATs"), 1);
+}
+
+#[test]
+fn falling_back_to_relay_rediscovers_the_mapping_at_once() {
+    let mut sim = two_natted_peers(10, true, false);
+    sim.add_tunnel(0, 1);
+    upgrades_both_ways(&mut sim, "203.0.113.2:62002", "203.0.113.1:61001");
+    assert_eq!(sim.nodes[0].core.stats().stun_tx, 2);
+    sim.direct_works = false;
+    assert!(
+        sim.run_until(Duration::from_secs(10), |s| current_path(s, 0, 1)
+            == PathKind::Relay)
+    );
+    // A new round went out with the fallback, long before the 20 s timer.
+    let fell_back = sim.elapsed();
+    assert!(fell_back < Duration::from_secs(10), "{fell_back:?}");
+    assert_eq!(sim.nodes[0].core.stats().stun_tx, 4);
 }

@@ -1,7 +1,12 @@
 //! The sans-IO engine: WireGuard sessions, path managers and coordination state for all peers
 //! of one tunnel. Feed it `(now, input)`; take transmits, deliveries and events out with the
 //! `poll_*` methods; call [`Core::handle_timeout`] at [`Core::poll_timeout`].
+//!
+//! Our own node record lists our direct endpoints: the local ones the driver reports plus the
+//! public mapping STUN discovery ([`NatReport`]) finds on the same UDP socket. Changes are
+//! republished to the coordinator at most once per [`ANNOUNCE_GAP`].
 
+mod discovery;
 mod types;
 
 use std::collections::{HashMap, VecDeque};
@@ -11,6 +16,7 @@ use std::time::{Duration, Instant};
 use ipnet::{IpNet, Ipv6Net};
 use uuid::Uuid;
 
+pub use discovery::{NatReport, STUN_ATTEMPTS, STUN_INTERVAL, STUN_MIN_GAP, STUN_RTO};
 pub use types::{Destination, Event, PeerDiagnostics, Stats, Transmit};
 
 use crate::buf::{BufPool, MAX_PACKET, PACKET_BUF};
@@ -18,14 +24,20 @@ use crate::coord::{CoordinateRequest, Node, PeerUpdate, PeerUpdateKind, node_id}
 use crate::keys::{NodeKey, NodePublic};
 use crate::path::{PathEvent, PathKind, PathManager};
 use crate::probe::{self, Probe, ProbeKey, ProbeKind, TxId};
+use crate::stun;
 use crate::wg::{
     BoringtunSession, Classified, TIMER_TICK, WgClock, WgError, WgOutput, WgRateLimiter, WgSession,
     classify_datagram,
 };
+use discovery::Discovery;
 
 /// How long a destination waits for its relay connection before sending ready-for-handshake
 /// anyway (direct paths may still work).
 pub const RELAY_WAIT: Duration = Duration::from_millis(500);
+
+/// Our node is republished (`UpdateSelf`) at most once per this interval; changes in between
+/// are coalesced into one update (tunnel.md §6.4).
+pub const ANNOUNCE_GAP: Duration = Duration::from_millis(100);
 
 /// Handshakes per second accepted before cookie replies.
 const HANDSHAKE_LIMIT: u64 = 100;
@@ -92,7 +104,13 @@ pub struct Core {
     /// Sources to send ready-for-handshake to once our relay is up (or at the deadline).
     pending_ready: Vec<Uuid>,
     pending_ready_deadline: Option<Instant>,
+    /// What we advertise: `local_endpoints` then STUN-discovered ones.
     endpoints: Vec<SocketAddr>,
+    local_endpoints: Vec<SocketAddr>,
+    discovery: Discovery,
+    stun_requests: Vec<discovery::Request>,
+    last_announce: Option<Instant>,
+    announce_at: Option<Instant>,
     relay_connected: bool,
     transmits: VecDeque<Transmit>,
     deliveries: VecDeque<Vec<u8>>,
@@ -144,6 +162,11 @@ impl Core {
             pending_ready: Vec::new(),
             pending_ready_deadline: None,
             endpoints: Vec::new(),
+            local_endpoints: Vec::new(),
+            discovery: Discovery::default(),
+            stun_requests: Vec::new(),
+            last_announce: None,
+            announce_at: None,
             relay_connected: false,
             transmits: VecDeque::new(),
             deliveries: VecDeque::new(),
@@ -189,17 +212,59 @@ impl Core {
 
     /// Publishes our node to the coordinator (call once at start).
     pub fn announce(&mut self, now: Instant) {
+        self.announce_at = None;
+        self.last_announce = Some(now);
         let node = self.node(now);
         self.events
             .push_back(Event::Coordinate(CoordinateRequest::UpdateSelf { node }));
     }
 
-    /// Our direct endpoints changed (socket bound, STUN); republishes the node.
+    /// Publishes our node now, or at the end of the current [`ANNOUNCE_GAP`] if one was
+    /// published less than that ago (coalescing changes in between).
+    fn announce_soon(&mut self, now: Instant) {
+        match self.last_announce.map(|t| t + ANNOUNCE_GAP) {
+            Some(at) if now < at => {
+                self.announce_at.get_or_insert(at);
+            }
+            _ => self.announce(now),
+        }
+    }
+
+    /// Our local direct endpoints changed (socket bound); republishes the node. STUN-discovered
+    /// endpoints are added to these.
     pub fn set_endpoints(&mut self, now: Instant, endpoints: Vec<SocketAddr>) {
+        self.local_endpoints = endpoints;
+        self.refresh_endpoints(now);
+    }
+
+    /// Recomputes the advertised endpoints (local, then discovered ones not among them) and
+    /// republishes the node if they changed.
+    fn refresh_endpoints(&mut self, now: Instant) {
+        let report = self.discovery.report();
+        let mut endpoints = self.local_endpoints.clone();
+        for e in report.endpoints {
+            if !endpoints.contains(&e) {
+                endpoints.push(e);
+            }
+        }
         if self.endpoints != endpoints {
             self.endpoints = endpoints;
-            self.announce(now);
+            self.announce_soon(now);
         }
+    }
+
+    /// The STUN servers to discover our public mapping with (normally the home relay's STUN
+    /// port; two or more let us detect a hard NAT). Starts a round now; discovered endpoints
+    /// are advertised along with the local ones.
+    pub fn set_stun_servers(&mut self, now: Instant, servers: Vec<SocketAddr>) {
+        if self.discovery.set_servers(now, &servers) {
+            self.refresh_endpoints(now);
+        }
+    }
+
+    /// What STUN discovery found: mappings per server, the hard-NAT verdict, endpoints.
+    pub fn nat_report(&self) -> NatReport {
+        self.discovery.report()
     }
 
     /// Whether the relay connection is up (relayed sends are only emitted while it is). When
@@ -561,6 +626,10 @@ impl Core {
             self.stats.dropped_oversized += 1;
             return;
         }
+        if stun::is_stun(datagram) {
+            self.handle_stun(now, src, datagram);
+            return;
+        }
         if probe::is_probe(datagram) {
             self.handle_probe(now, Via::Udp(src), datagram);
             return;
@@ -584,6 +653,45 @@ impl Core {
             return;
         }
         self.decapsulate(now, key, Via::Udp(src), datagram);
+    }
+
+    /// A STUN message on our UDP socket: an answer to one of our Binding requests, or dropped.
+    fn handle_stun(&mut self, now: Instant, src: SocketAddr, datagram: &[u8]) {
+        let answered = stun::decode(datagram)
+            .ok()
+            .and_then(|msg| self.discovery.on_message(src, &msg));
+        match answered {
+            Some(changed) => {
+                self.stats.stun_rx += 1;
+                if changed {
+                    self.refresh_endpoints(now);
+                }
+            }
+            None => self.stats.dropped_malformed += 1,
+        }
+    }
+
+    /// Runs STUN discovery's timers: sends due requests, applies forgotten mappings.
+    fn discovery_timeout(&mut self, now: Instant) {
+        if self.discovery.poll_timeout().is_none_or(|t| t > now) {
+            return;
+        }
+        let mut requests = std::mem::take(&mut self.stun_requests);
+        let changed = self.discovery.handle_timeout(
+            now,
+            || next_tx_id(&mut self.next_tx, self.config.seed),
+            &mut requests,
+        );
+        for r in requests.drain(..) {
+            let mut buf = self.pool.get();
+            stun::encode_binding_request(&r.transaction, &mut buf);
+            self.stats.stun_tx += 1;
+            self.push_transmit(Destination::Udp(r.server), buf);
+        }
+        self.stun_requests = requests;
+        if changed {
+            self.refresh_endpoints(now);
+        }
     }
 
     /// The relay delivered a frame that did not decode.
@@ -712,7 +820,7 @@ impl Core {
             }
             (ProbeKind::Pong { .. }, Via::Udp(src)) => {
                 if let Some(ev) = peer.path.on_pong(now, msg.tx_id, src) {
-                    self.path_event(key, ev);
+                    self.path_event(now, key, ev);
                 }
             }
             (ProbeKind::CallMeMaybe, _) => peer.path.trigger_discovery(now),
@@ -721,10 +829,14 @@ impl Core {
         }
     }
 
-    fn path_event(&mut self, key: NodePublic, ev: PathEvent) {
+    fn path_event(&mut self, now: Instant, key: NodePublic, ev: PathEvent) {
         let path = match ev {
             PathEvent::Upgraded(a) => PathKind::Direct(a),
-            PathEvent::FellBack => PathKind::Relay,
+            PathEvent::FellBack => {
+                // Our NAT mapping may have changed: rediscover it.
+                self.discovery.trigger(now);
+                PathKind::Relay
+            }
         };
         self.events
             .push_back(Event::PathChanged { peer: key, path });
@@ -743,11 +855,7 @@ impl Core {
     }
 
     fn next_tx_id(&mut self) -> TxId {
-        self.next_tx = self.next_tx.wrapping_add(1);
-        let mut id = [0u8; 12];
-        id[..8].copy_from_slice(&self.next_tx.to_be_bytes());
-        id[8..].copy_from_slice(&self.config.seed.to_be_bytes());
-        id
+        next_tx_id(&mut self.next_tx, self.config.seed)
     }
 
     /// When to call [`Core::handle_timeout`] next.
@@ -758,16 +866,28 @@ impl Core {
             .filter_map(|p| p.path.poll_timeout())
             .min();
         let mut t = self.next_tick.min(self.next_limiter_reset);
-        if let Some(d) = self.pending_ready_deadline {
+        for d in [
+            self.pending_ready_deadline,
+            self.announce_at,
+            self.discovery.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        {
             t = t.min(d);
         }
         paths.map_or(t, |p| p.min(t))
     }
 
-    /// Runs timers: WireGuard (every 250 ms), path probes, the rate limiter reset.
+    /// Runs timers: WireGuard (every 250 ms), path probes, STUN discovery, coalesced node
+    /// updates, the rate limiter reset.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.pending_ready_deadline.is_some_and(|d| now >= d) {
             self.flush_pending_ready();
+        }
+        self.discovery_timeout(now);
+        if self.announce_at.is_some_and(|t| now >= t) {
+            self.announce(now);
         }
         if now >= self.next_limiter_reset {
             self.limiter.reset(now);
@@ -796,7 +916,7 @@ impl Core {
                 _ => None,
             };
             if let Some(ev) = ev {
-                self.path_event(key, ev);
+                self.path_event(now, key, ev);
             }
             for addr in pings.drain(..) {
                 let tx_id = self.next_tx_id();
@@ -851,7 +971,10 @@ impl Core {
 
     /// Engine-wide counters.
     pub fn stats(&self) -> Stats {
-        self.stats
+        Stats {
+            hard_nat: self.discovery.hard_nat(),
+            ..self.stats
+        }
     }
 
     /// A snapshot of one peer.
@@ -877,6 +1000,15 @@ impl Core {
     pub fn peer_keys(&self) -> Vec<NodePublic> {
         self.peers.keys().copied().collect()
     }
+}
+
+/// A probe or STUN transaction id: a counter, then the core's seed.
+fn next_tx_id(counter: &mut u64, seed: u32) -> TxId {
+    *counter = counter.wrapping_add(1);
+    let mut id = [0u8; 12];
+    id[..8].copy_from_slice(&counter.to_be_bytes());
+    id[8..].copy_from_slice(&seed.to_be_bytes());
+    id
 }
 
 /// A session call's result with the borrow released: offsets into the buffer.

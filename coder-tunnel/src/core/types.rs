@@ -73,7 +73,15 @@ pub struct Stats {
     pub probes_tx: u64,
     /// Authenticated probes received.
     pub probes_rx: u64,
-    /// Dropped: not WireGuard, not a valid probe, or not meant for us.
+    /// STUN Binding requests sent (retransmits included).
+    pub stun_tx: u64,
+    /// STUN responses that answered one of our requests.
+    pub stun_rx: u64,
+    /// Our NAT maps by destination (STUN servers saw different mappings of our one socket),
+    /// so no STUN endpoint is advertised and peers stay on the relay (Coder flags the same
+    /// in its diagnostics). Details: [`crate::core::Core::nat_report`].
+    pub hard_nat: bool,
+    /// Dropped: not WireGuard, not a valid probe or STUN answer, or not meant for us.
     pub dropped_malformed: u64,
     /// Dropped: larger than any packet we handle.
     pub dropped_oversized: u64,

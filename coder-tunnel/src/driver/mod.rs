@@ -1,5 +1,5 @@
 //! The tokio driver: one event-loop task per [`Tunnel`] owning the [`Core`], one UDP socket
-//! (WireGuard and probes), the relay client, the coordinator link and the netstack; timers come
+//! (WireGuard, probes and STUN, told apart by the core), the relay client, the coordinator link and the netstack; timers come
 //! from the core's and the netstack's wake-ups. Queues between tasks are bounded and awaited
 //! (back-pressure); only the real network drops.
 
@@ -27,6 +27,7 @@ use crate::coord::{Node, PeerUpdate};
 use crate::core::{Core, CoreConfig, PeerDiagnostics, Stats};
 use crate::keys::{NodeKey, NodePublic};
 use crate::netstack::{Netstack, NetstackConfig, is_echo_reply};
+use crate::path::PathKind;
 use crate::relay::spawn_relay_client;
 use tcp::Shared;
 
@@ -41,9 +42,18 @@ pub struct TunnelConfig {
     pub probe_key: NodeKey,
     /// Our tunnel addresses.
     pub addresses: Vec<Ipv6Addr>,
-    /// UDP socket address. With an unspecified IP no endpoint is advertised (STUN discovery is
-    /// not implemented yet), so peers reach us through the relay until they probe us.
+    /// UDP socket address. A specific IP is advertised as an endpoint as it is; with an
+    /// unspecified IP (the default `0.0.0.0:0`) only what [`TunnelConfig::stun_servers`]
+    /// discover is advertised, and without STUN servers peers reach us through the relay until
+    /// they probe us.
     pub listen: SocketAddr,
+    /// STUN servers (UDP) to learn our public mapping from, through the same socket: normally
+    /// the home relay's host at its `RelayNode::stun_port` (the `relay` example answers STUN
+    /// on its own port). Asked at start, every [`crate::core::STUN_INTERVAL`] and after a direct
+    /// path fails; the mapping is advertised once every server agrees on it. With two or more
+    /// servers a NAT that maps by destination is detected ([`Stats::hard_nat`]) and its
+    /// mapping not advertised. Empty by default.
+    pub stun_servers: Vec<SocketAddr>,
     /// Relay WebSocket URL (`ws://host:port/relay`) and region id.
     pub relay: Option<(String, u16)>,
     /// Never use direct UDP (Coder's `CODER_BLOCK_DIRECT`).
@@ -76,6 +86,7 @@ impl TunnelConfig {
             probe_key: NodeKey::generate(),
             addresses: vec![addr],
             listen: SocketAddr::from(([0, 0, 0, 0], 0)),
+            stun_servers: Vec::new(),
             relay: None,
             block_direct: false,
             mtu: 1280,
@@ -167,6 +178,7 @@ impl Tunnel {
         } else {
             core.announce(now);
         }
+        core.set_stun_servers(now, config.stun_servers.clone());
         let stack = Netstack::new(
             NetstackConfig {
                 addresses: config.addresses.iter().map(|a| IpAddr::V6(*a)).collect(),
@@ -334,6 +346,32 @@ impl Tunnel {
     /// A diagnostics snapshot per peer: path kind, RTT, handshake age, bytes, last error.
     pub async fn diagnostics(&self) -> Result<Vec<PeerDiagnostics>, Error> {
         self.ask(Command::Diagnostics).await
+    }
+
+    /// Waits until the peer with WireGuard key `peer` is on `path` (e.g. direct UDP to an
+    /// address after STUN discovery and a probe round-trip), checking every 10 ms.
+    pub async fn wait_path(
+        &self,
+        peer: NodePublic,
+        path: PathKind,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let wait = async {
+            loop {
+                if self
+                    .diagnostics()
+                    .await?
+                    .iter()
+                    .any(|d| d.key == peer && d.path == path)
+                {
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| Error::Timeout("path"))?
     }
 
     /// Says goodbye to the coordinator and stops the event loop.

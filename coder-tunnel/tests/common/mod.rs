@@ -1,6 +1,7 @@
 //! A deterministic simulated network for the sans-IO core: a fake clock, UDP links with loss,
-//! duplication, reordering, an MTU and NATs that rewrite ports, a relay that forwards by public
-//! key, and the in-memory coordinator. No sleeps, no sockets.
+//! duplication, reordering, an MTU and NATs that rewrite ports (one mapping per socket, or one
+//! per destination: "hard NAT"), a relay that forwards by public key, STUN servers (the
+//! crate's own responder logic) and the in-memory coordinator. No sleeps, no sockets.
 #![allow(
     dead_code,
     unreachable_pub,
@@ -61,6 +62,39 @@ pub struct SimNode {
     pub up: bool,
     /// When set, deliveries feed this netstack and its output goes into the core.
     pub stack: Option<Netstack>,
+    /// A hard NAT: the destinations in order of first use; the k-th is reached from `public`'s
+    /// port + k, and only it may send back to that port. `None`: one mapping (`public`) for
+    /// every destination, which anyone may send to.
+    pub hard_nat: Option<Vec<SocketAddr>>,
+}
+
+impl SimNode {
+    /// The source address others see for a datagram to `to`.
+    fn nat_source(&mut self, to: SocketAddr) -> SocketAddr {
+        let Some(table) = &mut self.hard_nat else {
+            return self.public;
+        };
+        let k = table.iter().position(|d| *d == to).unwrap_or_else(|| {
+            table.push(to);
+            table.len() - 1
+        });
+        SocketAddr::new(self.public.ip(), self.public.port() + k as u16)
+    }
+
+    /// Whether a datagram from `from` to `to` reaches this node's socket.
+    fn accepts(&self, from: SocketAddr, to: SocketAddr) -> bool {
+        match &self.hard_nat {
+            None => self.public == to || (self.local == to && self.local == self.public),
+            Some(table) => {
+                to.ip() == self.public.ip()
+                    && to
+                        .port()
+                        .checked_sub(self.public.port())
+                        .and_then(|k| table.get(usize::from(k)))
+                        == Some(&from)
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -89,6 +123,8 @@ pub struct NetStats {
     /// WireGuard data datagrams (including keepalives) and handshake initiations duplicated:
     /// the receiver must reject every second copy as a replay.
     pub wg_duplicated: u64,
+    /// Binding requests the STUN servers answered.
+    pub stun_answered: u64,
 }
 
 pub struct Sim {
@@ -100,6 +136,8 @@ pub struct Sim {
     pub relay_latency: Duration,
     /// While false, all direct UDP is dropped (the relay keeps working).
     pub direct_works: bool,
+    /// Addresses where a STUN server answers Binding requests.
+    pub stun_servers: Vec<SocketAddr>,
     inflight: BinaryHeap<Reverse<(Instant, u64, usize)>>,
     payloads: Vec<Option<Payload>>,
     seq: u64,
@@ -121,6 +159,7 @@ impl Sim {
             link: LinkConfig::default(),
             relay_latency: Duration::from_millis(10),
             direct_works: true,
+            stun_servers: Vec::new(),
             inflight: BinaryHeap::new(),
             payloads: Vec::new(),
             seq: 0,
@@ -179,6 +218,7 @@ impl Sim {
             delivered: Vec::new(),
             up: true,
             stack: None,
+            hard_nat: None,
         });
         let out = self.coord.connect(id, role);
         self.deliver_coord(out);
@@ -203,6 +243,19 @@ impl Sim {
         n.delivered.clear();
         let out = self.coord.connect(id, role);
         self.deliver_coord(out);
+    }
+
+    /// Node `i`'s NAT maps by destination from now on (see [`SimNode::hard_nat`]).
+    pub fn set_hard_nat(&mut self, i: usize) {
+        self.nodes[i].hard_nat = Some(Vec::new());
+    }
+
+    /// Node `i` asks the sim's STUN servers for its mapping.
+    pub fn use_stun(&mut self, i: usize) {
+        let now = self.now;
+        let servers = self.stun_servers.clone();
+        self.nodes[i].core.set_stun_servers(now, servers);
+        self.drain(i);
     }
 
     pub fn addr(&self, i: usize) -> std::net::Ipv6Addr {
@@ -288,13 +341,17 @@ impl Sim {
                 continue;
             };
             match p {
+                Payload::Udp { from, to, data } if self.stun_servers.contains(&to) => {
+                    let mut answer = Vec::new();
+                    if coder_tunnel::stun::answer_binding(&data, from, &mut answer).is_ok() {
+                        self.net.stun_answered += 1;
+                        self.send_udp(to, from, answer);
+                    }
+                }
                 Payload::Udp { from, to, data } => {
-                    // Deliverable if addressed to the node's public mapping, or to its local
-                    // address when it has no NAT.
+                    // Deliverable if the node's NAT lets it in (see `SimNode::accepts`).
                     let now = self.now;
-                    if let Some(n) = self.nodes.iter_mut().find(|n| {
-                        n.up && (n.public == to || (n.local == to && n.local == n.public))
-                    }) {
+                    if let Some(n) = self.nodes.iter_mut().find(|n| n.up && n.accepts(from, to)) {
                         n.core.handle_udp(now, from, &data);
                     } else {
                         self.net.udp_blackholed += 1;
@@ -373,10 +430,12 @@ impl Sim {
     }
 
     fn route_transmit(&mut self, i: usize, t: coder_tunnel::core::Transmit) {
-        let from_public = self.nodes[i].public;
         let from_key = self.nodes[i].node_key.public();
         match t.dst {
-            Destination::Udp(to) => self.send_udp(from_public, to, t.payload.clone()),
+            Destination::Udp(to) => {
+                let from = self.nodes[i].nat_source(to);
+                self.send_udp(from, to, t.payload.clone());
+            }
             Destination::Relay(to) => {
                 self.net.relay_sent += 1;
                 let at = self.now + self.relay_latency;
