@@ -8,13 +8,15 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
 use super::Command;
+use super::gro::{GroReceiver, Received};
 use super::gso::GsoBatch;
 use super::link::CoordinatorLink;
 use super::tcp::Shared;
 use crate::core::{Core, Destination, Event};
 use crate::relay::{RelayEvent, RelayLink};
 
-/// Datagrams read from the socket per wake-up before the netstack runs.
+/// Datagrams read from the socket per wake-up before the netstack runs (a coalesced GRO
+/// receive is taken whole, so one wake-up may take up to 63 more).
 const RECV_BATCH: usize = 64;
 
 struct Waiter {
@@ -31,6 +33,7 @@ struct Loop {
     waiters: Vec<Waiter>,
     closing: bool,
     gso: GsoBatch,
+    gro: GroReceiver,
 }
 
 pub(super) async fn run(
@@ -54,12 +57,13 @@ pub(super) async fn run(
     let mut lp = Loop {
         core,
         shared,
-        udp,
         relay_tx,
         requests,
         waiters: Vec::new(),
         closing: false,
         gso: GsoBatch::new(udp_gso),
+        gro: GroReceiver::new(&udp, udp_gso),
+        udp,
     };
     let mut buf = vec![0u8; 65_536];
     let mut close_reply: Option<oneshot::Sender<()>> = None;
@@ -70,12 +74,12 @@ pub(super) async fn run(
         }
         let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
         tokio::select! {
-            r = lp.udp.recv_from(&mut buf) => {
-                if let Ok((n, src)) = r {
-                    lp.core.handle_udp(Instant::now(), src, &buf[..n]);
-                    for _ in 1..RECV_BATCH {
-                        match lp.udp.try_recv_from(&mut buf) {
-                            Ok((n, src)) => lp.core.handle_udp(Instant::now(), src, &buf[..n]),
+            r = lp.gro.recv(&lp.udp, &mut buf) => {
+                if let Ok(r) = r {
+                    let mut datagrams = lp.handle_received(&buf, r);
+                    while datagrams < RECV_BATCH {
+                        match lp.gro.try_recv(&lp.udp, &mut buf) {
+                            Ok(r) => datagrams += lp.handle_received(&buf, r),
                             Err(_) => break,
                         }
                     }
@@ -142,6 +146,17 @@ async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
 }
 
 impl Loop {
+    /// Feeds one receive's datagrams to the core; returns how many there were.
+    fn handle_received(&mut self, buf: &[u8], r: Received) -> usize {
+        let now = Instant::now();
+        let mut n = 0;
+        for datagram in r.datagrams(buf) {
+            self.core.handle_udp(now, r.src, datagram);
+            n += 1;
+        }
+        n
+    }
+
     fn command(&mut self, cmd: Command) {
         let now = Instant::now();
         match cmd {

@@ -2,7 +2,8 @@
 //! `sendmsg` with Linux's `UDP_SEGMENT` (UDP GSO); the kernel cuts them apart again (on loopback,
 //! at the receiving socket), so the per-datagram cost of the send path is paid once per batch.
 //! Where the kernel refuses (or off Linux), the batch falls back to one `send_to` per datagram
-//! and GSO stays off for the socket. Opt-in ([`super::TunnelConfig::udp_gso`]).
+//! and GSO stays off for the socket. On by default ([`super::TunnelConfig::udp_gso`]); the
+//! receiving side is [`super::gro`].
 
 use std::io;
 use std::net::SocketAddr;

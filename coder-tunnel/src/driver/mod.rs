@@ -4,6 +4,7 @@
 //! (back-pressure); only the real network drops.
 
 mod event_loop;
+mod gro;
 mod gso;
 mod link;
 mod tcp;
@@ -64,17 +65,21 @@ pub struct TunnelConfig {
     pub tcp_buffer: usize,
     /// WireGuard persistent keepalive, seconds.
     pub persistent_keepalive: Option<u16>,
-    /// Send runs of same-size datagrams to one address as one `sendmsg` with UDP GSO
-    /// (`UDP_SEGMENT`, Linux; falls back to one `send_to` each if the kernel refuses). Off by
-    /// default: with it on, the wireguard-go interop test (Debian's 0.0.20220316) lost the
-    /// last 8-20 bytes of its 1 MiB download (prefix intact, early EOF) in about 1 run of 6.
-    /// Cause (a smoltcp 0.14 receive bug, reproduced by `sim_netstack`'s
+    /// UDP segmentation offload both ways (Linux; on by default). Sends: runs of same-size
+    /// datagrams to one address leave as one `sendmsg` with `UDP_SEGMENT` (GSO). Receives: the
+    /// socket sets `UDP_GRO`, so a peer's GSO batch (on loopback) or a NIC-coalesced run arrives
+    /// in one `recvmsg` and is split by its segment size. Where the kernel refuses either, that
+    /// side falls back to one datagram per system call. Turn it off for one datagram per
+    /// `send_to` and per `recv_from`.
+    ///
+    /// It was opt-in while a smoltcp 0.14 receive bug made GSO's burstier timing lose the tail
+    /// of downloads from wireguard-go (the last 8-20 bytes of 1 MiB in about 1 run of 6;
+    /// reproduced by `sim_netstack`'s
     /// `fin_on_segment_filling_the_advertised_window_keeps_every_byte`): smoltcp trims a
     /// segment at the right edge it last advertised but still accepts the segment's FIN, and
-    /// its window-scale rounding (`rx_buffer.window() >> shift`) can move that edge left by up
-    /// to `2^shift - 1` bytes; GSO's burstier timing only made the race likelier. The netstack
-    /// now works around it (`netstack::device`, one window unit less advertised); with that,
-    /// 40 of 40 interop runs with GSO on passed.
+    /// its window-scale rounding can move that edge left by up to `2^shift - 1` bytes. The
+    /// netstack works around it (`netstack::device`, one window unit less advertised); with
+    /// that, the interop test passed 40 of 40 runs with GSO on before it became the default.
     pub udp_gso: bool,
 }
 
@@ -92,7 +97,7 @@ impl TunnelConfig {
             mtu: 1280,
             tcp_buffer: 1 << 20,
             persistent_keepalive: None,
-            udp_gso: false,
+            udp_gso: true,
         }
     }
 
