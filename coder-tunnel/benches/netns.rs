@@ -53,6 +53,8 @@ const ECHO: u16 = 5007;
 const RTT_SAMPLES: usize = 500;
 const RTT_WARMUP: usize = 100;
 const PINGS: usize = 300;
+/// TCP payload per full segment at [`MTU`] over IPv6.
+const MSS: u64 = (MTU - 40 - 20) as u64;
 
 fn main() {
     let secs = std::env::var("CT_BENCH_SECS")
@@ -205,8 +207,10 @@ impl Bench {
                 s
             };
             let tcp_veth = rtts(|| kernel(veth_b, ECHO)).await;
-            let wg_pair =
-                Row::measure(dur, wg_pids, async |port| kernel(WG_B.into(), port).await).await;
+            let wg_pair = Row::measure(dur, wg_pids, None, async |port| {
+                kernel(WG_B.into(), port).await
+            })
+            .await;
 
             let client = Tunnel::start(client, CoordinatorLink::none())
                 .await
@@ -217,7 +221,7 @@ impl Bench {
                 let to = SocketAddr::new(agent_peer.addr.into(), port);
                 client.dial_tcp(to).await.unwrap()
             };
-            let ours = Row::measure(dur, wg_pids, dial).await;
+            let ours = Row::measure(dur, wg_pids, Some(&client), dial).await;
             let ours_icmp = icmp_ours(&client, agent_peer.addr).await;
 
             let to_wg = Tunnel::start(to_wg, CoordinatorLink::none()).await.unwrap();
@@ -226,7 +230,7 @@ impl Bench {
                 let to = SocketAddr::new(WG_B.into(), port);
                 to_wg.dial_tcp(to).await.unwrap()
             };
-            let ours_wg = Row::measure(dur, wg_pids, dial).await;
+            let ours_wg = Row::measure(dur, wg_pids, Some(&to_wg), dial).await;
             let ours_wg_icmp = icmp_ours(&to_wg, WG_B).await;
             let _ = client.close().await;
             let _ = to_wg.close().await;
@@ -244,6 +248,7 @@ impl Bench {
         let _ = stop.send(());
         side_b.join().unwrap();
 
+        println!("load average after the run: {}", load_average());
         report(
             Reference {
                 iperf_up,
@@ -395,6 +400,12 @@ where
             .unwrap()
             .block_on(f())
     })
+}
+
+/// The 1-, 5- and 15-minute load averages: other work on the machine skews every figure.
+fn load_average() -> String {
+    let l = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
 struct KillOnDrop(std::process::Child);
@@ -558,20 +569,35 @@ struct Row {
 }
 
 impl Row {
+    /// Measures the path `connect` dials; with `ours`, the tunnel whose datagrams count
+    /// segments sent beyond the bytes delivered (upload: ours sends; download: the peer
+    /// sends and we count what arrived).
     async fn measure<S: AsyncRead + AsyncWrite + Unpin>(
         dur: Duration,
         wg_pids: [Option<u32>; 2],
+        ours: Option<&Tunnel>,
         connect: impl AsyncFn(u16) -> S,
     ) -> Self {
-        let bulk = |(bytes, d): (u64, Duration), cpu: Cpu| Bulk {
+        let udp = async || match ours {
+            Some(t) => {
+                let s = t.stats().await.unwrap();
+                Some((s.udp_tx, s.udp_rx))
+            }
+            None => None,
+        };
+        let bulk = |(bytes, d): (u64, Duration), cpu: Cpu, datagrams: Option<u64>| Bulk {
             gbps: gbps(bytes as usize, d),
             cpu: cpu.since(wg_pids),
-            retransmits: None,
+            retransmits: datagrams.map(|n| n.saturating_sub(bytes.div_ceil(MSS))),
         };
-        let cpu = Cpu::sample(wg_pids);
-        let up = bulk(upload(connect(SINK).await, dur).await, cpu);
-        let cpu = Cpu::sample(wg_pids);
-        let down = bulk(download(connect(SOURCE).await).await, cpu);
+        let (cpu, before) = (Cpu::sample(wg_pids), udp().await);
+        let sent = upload(connect(SINK).await, dur).await;
+        let tx = udp().await.zip(before).map(|(a, b)| a.0 - b.0);
+        let up = bulk(sent, cpu, tx);
+        let (cpu, before) = (Cpu::sample(wg_pids), udp().await);
+        let got = download(connect(SOURCE).await).await;
+        let rx = udp().await.zip(before).map(|(a, b)| a.1 - b.1);
+        let down = bulk(got, cpu, rx);
         let tcp_rtt = rtts(|| connect(ECHO)).await;
         Self { up, down, tcp_rtt }
     }
@@ -605,7 +631,7 @@ fn report(r: Reference, p: InProcess, tcp_buffer: usize) {
         });
         let retr = b
             .retransmits
-            .map_or(String::new(), |n| format!(", {n} retransmits"));
+            .map_or(String::new(), |n| format!(", retx {n}"));
         println!(
             "  {name:<44} {:6.3}  ({ratio:4.2}x)   {:5.0} / {:5.0}{retr}{goal}",
             b.gbps, b.cpu.wg_go, b.cpu.app
@@ -653,7 +679,8 @@ fn report(r: Reference, p: InProcess, tcp_buffer: usize) {
     println!(
         "  (\"B->A\" ratios are to iperf3 -R. Our TCP buffer {} KiB per direction; app CPU is \
          iperf3 client+server for iperf3 rows, this whole process (both tunnels and the bench's \
-         TCP ends) for the others.)",
+         TCP ends) for the others. retx: iperf3's retransmits; for ours, data datagrams sent \
+         (A->B) or received (B->A) beyond bytes / MSS {MSS}.)",
         tcp_buffer >> 10
     );
 
