@@ -206,8 +206,9 @@ impl Bench {
                 s.set_nodelay(true).unwrap();
                 s
             };
-            let tcp_veth = rtts(|| kernel(veth_b, ECHO)).await;
-            let wg_pair = Row::measure(dur, wg_pids, None, async |port| {
+            let mut veth = kernel(veth_b, ECHO).await;
+            let veth = &mut veth;
+            let wg_pair = Row::measure(dur, wg_pids, None, veth, async |port| {
                 kernel(WG_B.into(), port).await
             })
             .await;
@@ -221,7 +222,7 @@ impl Bench {
                 let to = SocketAddr::new(agent_peer.addr.into(), port);
                 client.dial_tcp(to).await.unwrap()
             };
-            let ours = Row::measure(dur, wg_pids, Some(&client), dial).await;
+            let ours = Row::measure(dur, wg_pids, Some(&client), veth, dial).await;
             let ours_icmp = icmp_ours(&client, agent_peer.addr).await;
 
             let to_wg = Tunnel::start(to_wg, CoordinatorLink::none()).await.unwrap();
@@ -230,12 +231,11 @@ impl Bench {
                 let to = SocketAddr::new(WG_B.into(), port);
                 to_wg.dial_tcp(to).await.unwrap()
             };
-            let ours_wg = Row::measure(dur, wg_pids, Some(&to_wg), dial).await;
+            let ours_wg = Row::measure(dur, wg_pids, Some(&to_wg), veth, dial).await;
             let ours_wg_icmp = icmp_ours(&to_wg, WG_B).await;
             let _ = client.close().await;
             let _ = to_wg.close().await;
             InProcess {
-                tcp_veth,
                 wg_pair,
                 ours,
                 ours_icmp,
@@ -474,22 +474,24 @@ async fn download<S: AsyncRead + AsyncWrite + Unpin>(mut s: S) -> (u64, Duration
     }
 }
 
-/// 1-byte TCP ping-pong RTTs on one connection, sorted, after a warm-up.
-async fn rtts<S, F>(connect: impl FnOnce() -> F) -> Vec<Duration>
+/// 1-byte TCP ping-pong RTTs on `s` and on `base`, alternating one each so both see the same
+/// machine state; each sorted, after a warm-up.
+async fn rtts<S, B>(s: &mut S, base: &mut B) -> (Vec<Duration>, Vec<Duration>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    F: Future<Output = S>,
+    B: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut s = connect().await;
-    let mut v = Vec::with_capacity(RTT_SAMPLES);
+    let (mut v, mut b) = (Vec::new(), Vec::new());
     for i in 0..RTT_WARMUP + RTT_SAMPLES {
-        let d = round_trip(&mut s).await;
+        let (x, y) = (round_trip(s).await, round_trip(base).await);
         if i >= RTT_WARMUP {
-            v.push(d);
+            v.push(x);
+            b.push(y);
         }
     }
     v.sort();
-    v
+    b.sort();
+    (v, b)
 }
 
 /// `Tunnel::ping` RTTs, sorted, one every 5 ms like `ping -i 0.005`.
@@ -561,11 +563,13 @@ struct Bulk {
     retransmits: Option<u64>,
 }
 
-/// A path measured in-process: bulk both ways and TCP RTTs.
+/// A path measured in-process: bulk both ways, TCP RTTs and the bare veth's TCP RTTs taken
+/// alternately with them.
 struct Row {
     up: Bulk,
     down: Bulk,
     tcp_rtt: Vec<Duration>,
+    tcp_veth: Vec<Duration>,
 }
 
 impl Row {
@@ -576,6 +580,7 @@ impl Row {
         dur: Duration,
         wg_pids: [Option<u32>; 2],
         ours: Option<&Tunnel>,
+        veth: &mut tokio::net::TcpStream,
         connect: impl AsyncFn(u16) -> S,
     ) -> Self {
         let udp = async || match ours {
@@ -598,8 +603,13 @@ impl Row {
         let got = download(connect(SOURCE).await).await;
         let rx = udp().await.zip(before).map(|(a, b)| a.1 - b.1);
         let down = bulk(got, cpu, rx);
-        let tcp_rtt = rtts(|| connect(ECHO)).await;
-        Self { up, down, tcp_rtt }
+        let (tcp_rtt, tcp_veth) = rtts(&mut connect(ECHO).await, veth).await;
+        Self {
+            up,
+            down,
+            tcp_rtt,
+            tcp_veth,
+        }
     }
 }
 
@@ -611,7 +621,6 @@ struct Reference {
 }
 
 struct InProcess {
-    tcp_veth: Vec<Duration>,
     wg_pair: Row,
     ours: Row,
     ours_icmp: Vec<Duration>,
@@ -685,13 +694,13 @@ fn report(r: Reference, p: InProcess, tcp_buffer: usize) {
     );
 
     println!(
-        "\nLat round trip, ms            p50      p99    added p50  added p99   (added = minus the \
+        "\nLat round trip, ms              p50      p99    added p50  added p99   (added = minus the \
          bare veth, same protocol)"
     );
     let lat = |name: &str, v: &[Duration], base: &[Duration]| {
         let (p50, p99) = (ms(pct(v, 0.5)), ms(pct(v, 0.99)));
         let (a50, a99) = (p50 - ms(pct(base, 0.5)), p99 - ms(pct(base, 0.99)));
-        println!("  {name:<28} {p50:6.3}  {p99:7.3}  {a50:8.3}  {a99:9.3}");
+        println!("  {name:<30} {p50:6.3}  {p99:7.3}  {a50:8.3}  {a99:9.3}");
         (a50, a99)
     };
     println!("  ICMP echo ({PINGS} each, 5 ms apart)");
@@ -699,15 +708,17 @@ fn report(r: Reference, p: InProcess, tcp_buffer: usize) {
     let (wg_icmp50, _) = lat("wg-go pair", &r.icmp_wg, &r.icmp_veth);
     let (ours_icmp50, _) = lat("ours pair (Tunnel::ping)", &p.ours_icmp, &r.icmp_veth);
     lat("ours -> wg-go", &p.ours_wg_icmp, &r.icmp_veth);
-    println!("  TCP 1-byte ping-pong ({RTT_SAMPLES} each after {RTT_WARMUP} warm-up)");
-    lat("veth, kernel TCP", &p.tcp_veth, &p.tcp_veth);
-    let (wg50, wg99) = lat("wg-go pair, kernel TCP", &p.wg_pair.tcp_rtt, &p.tcp_veth);
-    let (o50, o99) = lat("ours pair", &p.ours.tcp_rtt, &p.tcp_veth);
-    lat(
-        "ours -> wg-go + kernel TCP",
-        &p.ours_wg.tcp_rtt,
-        &p.tcp_veth,
+    println!(
+        "  TCP 1-byte ping-pong ({RTT_SAMPLES} each after {RTT_WARMUP} warm-up, one veth round \
+         trip after each)"
     );
+    let row = |name: &str, r: &Row| {
+        lat("veth, kernel TCP, alternating", &r.tcp_veth, &r.tcp_veth);
+        lat(name, &r.tcp_rtt, &r.tcp_veth)
+    };
+    let (wg50, wg99) = row("wg-go pair, kernel TCP", &p.wg_pair);
+    let (o50, o99) = row("ours pair", &p.ours);
+    row("ours -> wg-go + kernel TCP", &p.ours_wg);
     println!(
         "  ours pair, TCP added: p50 {o50:.3} ms ({:.2}x wg-go) <= 0.35 {}, <= wg-go {}; \
          p99 {o99:.3} ms ({:.2}x wg-go) <= 1.0 {}",
