@@ -78,6 +78,7 @@ ensure_debian_packages() {
     command -v ip >/dev/null || missing+=(iproute2)
     command -v ping >/dev/null || missing+=(iputils-ping)
     command -v tmux >/dev/null || missing+=(tmux)
+    command -v iperf3 >/dev/null || missing+=(iperf3)  # coder-tunnel's netns bench (L4)
     [ "${#missing[@]}" -eq 0 ] && return
     say "installing ${missing[*]}"
     if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >"$LOG_DIR/apt-tools.log" 2>&1; then

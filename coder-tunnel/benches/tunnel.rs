@@ -38,6 +38,9 @@ use criterion::{Criterion, Throughput};
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod measure;
+use measure::{echo, gbps, ms, pct, round_trip, verdict};
+
 const PKT: usize = 1420;
 
 fn l0_seal(n: usize) -> Duration {
@@ -363,32 +366,6 @@ async fn setup_trial(relay_url: &str) -> Option<(Duration, Duration)> {
     result
 }
 
-/// One 1-byte round trip on a connected stream.
-async fn round_trip<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
-    s: &mut S,
-) -> Duration {
-    let mut b = [0u8; 1];
-    let start = Instant::now();
-    s.write_all(&[7]).await.unwrap();
-    s.read_exact(&mut b).await.unwrap();
-    start.elapsed()
-}
-
-/// Echoes bytes until EOF.
-async fn echo<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut s: S) {
-    let mut buf = [0u8; 64];
-    loop {
-        match s.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                if s.write_all(&buf[..n]).await.is_err() {
-                    break;
-                }
-            }
-        }
-    }
-}
-
 /// Latency: (tunnel RTTs, plain loopback TCP RTTs), `n` each after 200 warm-up ones,
 /// alternating one tunnel and one plain round trip so both see the same machine state.
 async fn latency(client: &Tunnel, agent: &Tunnel, n: usize) -> (Vec<Duration>, Vec<Duration>) {
@@ -418,19 +395,6 @@ async fn latency(client: &Tunnel, agent: &Tunnel, n: usize) -> (Vec<Duration>, V
     tun.sort();
     base.sort();
     (tun, base)
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok { "met" } else { "NOT met" }
 }
 
 /// Driver-level figures, measured on a 2-worker tokio runtime.
@@ -488,10 +452,6 @@ fn driver_figures() -> DriverFigures {
             lat_plain,
         }
     })
-}
-
-fn gbps(bytes: usize, d: Duration) -> f64 {
-    bytes as f64 * 8.0 / d.as_secs_f64() / 1e9
 }
 
 fn best_of(runs: usize, f: impl Fn() -> Duration) -> Duration {

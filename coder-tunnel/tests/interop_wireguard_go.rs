@@ -11,9 +11,7 @@
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use coder_tunnel::driver::{CoordinatorLink, Tunnel, TunnelConfig};
 use coder_tunnel::keys::{NodeKey, NodePublic};
@@ -26,133 +24,27 @@ const OUR_ADDR: Ipv6Addr = Ipv6Addr::new(0xfd7a, 0x115c, 0xa1e0, 0, 0, 0, 0, 2);
 const WG_PORT: u16 = 51820;
 const OUR_PORT: u16 = 51821;
 
-fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(cmd)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{cmd}: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!(
-            "{cmd} {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
+mod netns;
 
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+use netns::{Netns, WireguardGo, run};
 
+/// The namespace and wireguard-go in it; fields drop in order (the process before the netns).
 struct Harness {
-    ns: String,
-    ifname: String,
-    wg: Option<Child>,
-    dir: std::path::PathBuf,
+    wg: WireguardGo,
+    ns: Netns,
 }
 
-impl Drop for Harness {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.wg.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = run("ip", &["netns", "del", &self.ns]);
-        let _ = std::fs::remove_dir_all(&self.dir);
-        let _ = std::fs::remove_file(format!("/var/run/wireguard/{}.sock", self.ifname));
-    }
-}
-
-fn setup(wg_key: &NodeKey, our_key: &NodePublic) -> Result<Harness, String> {
-    if run("id", &["-u"]).map(|s| s.trim() == "0") != Ok(true) {
-        return Err("not root".into());
-    }
-    if !Path::new("/dev/net/tun").exists() {
-        return Err("/dev/net/tun is missing".into());
-    }
-    if !have("wireguard-go") || !have("wg") || !have("ping") {
-        let _ = Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "--no-install-recommends",
-                "wireguard-go",
-                "wireguard-tools",
-                "iputils-ping",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        if !have("wireguard-go") || !have("wg") || !have("ping") {
-            return Err("wireguard-go, wg or ping not installed and apt-get failed".into());
-        }
-    }
-    let pid = std::process::id();
-    let ns = format!("ct-{pid}-wg");
-    run("ip", &["netns", "add", &ns]).map_err(|e| format!("cannot create a netns: {e}"))?;
-    let dir = std::env::temp_dir().join(format!("ct-{pid}-wg"));
-    let mut h = Harness {
-        ns: ns.clone(),
-        ifname: format!("ctw{}", pid % 100_000),
-        wg: None,
-        dir,
-    };
-    std::fs::create_dir_all(&h.dir).map_err(|e| e.to_string())?;
-    let nsx = |args: &[&str]| {
-        let mut v = vec!["netns", "exec", &ns];
-        v.extend_from_slice(args);
-        run("ip", &v.iter().map(|s| &**s).collect::<Vec<_>>())
-    };
-    nsx(&["ip", "link", "set", "lo", "up"])?;
-    let child = Command::new("ip")
-        .args(["netns", "exec", &ns, "wireguard-go", "-f", &h.ifname])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("wireguard-go: {e}"))?;
-    h.wg = Some(child);
-    let sock = format!("/var/run/wireguard/{}.sock", h.ifname);
-    let start = Instant::now();
-    while !Path::new(&sock).exists() {
-        if start.elapsed() > Duration::from_secs(10) {
-            return Err("wireguard-go did not create its TUN device".into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let keyfile = h.dir.join("wg.key");
-    std::fs::write(&keyfile, wg_key_b64(wg_key)).map_err(|e| e.to_string())?;
-    let port = WG_PORT.to_string();
-    let allowed = format!("{OUR_ADDR}/128");
-    let endpoint = format!("127.0.0.1:{OUR_PORT}");
-    let key = our_key.to_base64();
+fn setup(our_key: &NodePublic) -> Result<Harness, String> {
     #[rustfmt::skip]
-    nsx(&["wg", "set", &h.ifname, "private-key", keyfile.to_str().unwrap(), "listen-port", &port,
-          "peer", &key, "allowed-ips", &allowed, "endpoint", &endpoint])?;
-    nsx(&[
-        "ip",
-        "-6",
-        "addr",
-        "add",
-        &format!("{WG_ADDR}/64"),
-        "dev",
-        &h.ifname,
-        "nodad",
-    ])?;
-    nsx(&["ip", "link", "set", &h.ifname, "mtu", "1420", "up"])?;
-    Ok(h)
-}
-
-fn wg_key_b64(k: &NodeKey) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(k.to_bytes())
+    netns::check_machine(&[("wireguard-go", "wireguard-go"), ("wg", "wireguard-tools"),
+                           ("ping", "iputils-ping")], true)?;
+    let pid = std::process::id();
+    let ns = Netns::new(format!("ct-{pid}-wg"))?;
+    let wg = WireguardGo::start(&ns, format!("ctw{}", pid % 100_000))?;
+    let allowed = format!("{OUR_ADDR}/128");
+    wg.configure(WG_PORT, our_key, &allowed, &format!("127.0.0.1:{OUR_PORT}"))?;
+    wg.address(&ns, &format!("{WG_ADDR}/64"), 1420)?;
+    Ok(Harness { wg, ns })
 }
 
 #[test]
@@ -160,9 +52,8 @@ fn wireguard_go_interop() {
     if std::env::var(INNER).is_ok() {
         return inner();
     }
-    let wg_key = NodeKey::generate();
     let our_key = NodeKey::generate();
-    let h = match setup(&wg_key, &our_key.public()) {
+    let h = match setup(&our_key.public()) {
         Ok(h) => h,
         Err(reason) => {
             eprintln!("skipping wireguard-go interop: {reason}");
@@ -176,7 +67,7 @@ fn wireguard_go_interop() {
         .map(|b| format!("{b:02x}"))
         .collect();
     let out = Command::new("ip")
-        .args(["netns", "exec", &h.ns])
+        .args(["netns", "exec", &h.ns.name])
         .arg(exe)
         .args([
             "--exact",
@@ -186,8 +77,8 @@ fn wireguard_go_interop() {
         ])
         .env(INNER, "1")
         .env("CT_OUR_SECRET", hex)
-        .env("CT_WG_PUBLIC", wg_key.public().to_base64())
-        .env("CT_WG_IF", &h.ifname)
+        .env("CT_WG_PUBLIC", h.wg.key.public().to_base64())
+        .env("CT_WG_IF", &h.wg.ifname)
         .output()
         .unwrap();
     let text = format!(
