@@ -23,6 +23,7 @@ mod netns;
 
 mod measure;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -199,6 +200,7 @@ impl Bench {
         ready_rx.recv().unwrap();
 
         // Namespace A: every in-process row, one after the other.
+        let names = [self.a.name.clone(), self.b.name.clone()];
         let side_a = in_netns(&self.a, move || async move {
             let veth_b: IpAddr = VETH_B.parse().unwrap();
             let kernel = async |ip: IpAddr, port| {
@@ -208,7 +210,9 @@ impl Bench {
             };
             let mut veth = kernel(veth_b, ECHO).await;
             let veth = &mut veth;
-            let wg_pair = Row::measure(dur, wg_pids, None, veth, async |port| {
+            let watch = Watch { wg_pids, names };
+            let watch = &watch;
+            let wg_pair = Row::measure(dur, watch, None, veth, async |port| {
                 kernel(WG_B.into(), port).await
             })
             .await;
@@ -222,7 +226,7 @@ impl Bench {
                 let to = SocketAddr::new(agent_peer.addr.into(), port);
                 client.dial_tcp(to).await.unwrap()
             };
-            let ours = Row::measure(dur, wg_pids, Some(&client), veth, dial).await;
+            let ours = Row::measure(dur, watch, Some(&client), veth, dial).await;
             let ours_icmp = icmp_ours(&client, agent_peer.addr).await;
 
             let to_wg = Tunnel::start(to_wg, CoordinatorLink::none()).await.unwrap();
@@ -231,7 +235,7 @@ impl Bench {
                 let to = SocketAddr::new(WG_B.into(), port);
                 to_wg.dial_tcp(to).await.unwrap()
             };
-            let ours_wg = Row::measure(dur, wg_pids, Some(&to_wg), veth, dial).await;
+            let ours_wg = Row::measure(dur, watch, Some(&to_wg), veth, dial).await;
             let ours_wg_icmp = icmp_ours(&to_wg, WG_B).await;
             let _ = client.close().await;
             let _ = to_wg.close().await;
@@ -322,9 +326,11 @@ impl Bench {
         if reverse {
             args.push("-R");
         }
+        let loss = Loss::sample(&[self.a.name.clone(), self.b.name.clone()]);
         let before = Cpu::sample(wg_pids);
         let out = self.a.exec(&args).unwrap();
         let cpu = before.since(wg_pids);
+        let loss = loss.since();
         let json: serde_json::Value = serde_json::from_str(&out).unwrap();
         let end = &json["end"];
         let util = &end["cpu_utilization_percent"];
@@ -337,6 +343,7 @@ impl Bench {
                 ..cpu
             },
             retransmits: end["sum_sent"]["retransmits"].as_u64(),
+            loss,
         }
     }
 
@@ -556,11 +563,54 @@ impl Cpu {
 }
 
 /// One bulk transfer's figures.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Bulk {
     gbps: f64,
     cpu: Cpu,
     retransmits: Option<u64>,
+    /// Loss counters that moved during the transfer.
+    loss: Vec<String>,
+}
+
+/// Kernel loss counters of both namespaces ([`netns::counters`]), sampled before a transfer.
+struct Loss {
+    names: [String; 2],
+    before: [BTreeMap<String, u64>; 2],
+}
+
+impl Loss {
+    fn sample(names: &[String; 2]) -> Self {
+        Self {
+            before: names.clone().map(|n| netns::counters(&n)),
+            names: names.clone(),
+        }
+    }
+
+    /// `A:`/`B:`-prefixed counters of drops, errors and TCP retransmissions that moved since
+    /// the sample, with the amount (the machine-wide `softnet.dropped` once).
+    fn since(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, (name, before)) in self.names.iter().zip(&self.before).enumerate() {
+            let side = if i == 0 { "A" } else { "B" };
+            for (k, v) in netns::counters(name) {
+                let lossy = ["Drop", "drop", "Err", "Prune", "Collapse", "RetransSegs"]
+                    .iter()
+                    .any(|w| k.contains(w));
+                let delta = v.saturating_sub(before.get(&k).copied().unwrap_or(v));
+                if lossy && delta > 0 && (i == 0 || k != "softnet.dropped") {
+                    out.push(format!("{side}:{k} {delta}"));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What every in-process row watches: the wireguard-go processes' CPU and the namespaces'
+/// loss counters (A, B).
+struct Watch {
+    wg_pids: [Option<u32>; 2],
+    names: [String; 2],
 }
 
 /// A path measured in-process: bulk both ways, TCP RTTs and the bare veth's TCP RTTs taken
@@ -578,7 +628,7 @@ impl Row {
     /// sends and we count what arrived).
     async fn measure<S: AsyncRead + AsyncWrite + Unpin>(
         dur: Duration,
-        wg_pids: [Option<u32>; 2],
+        watch: &Watch,
         ours: Option<&Tunnel>,
         veth: &mut tokio::net::TcpStream,
         connect: impl AsyncFn(u16) -> S,
@@ -590,19 +640,37 @@ impl Row {
             }
             None => None,
         };
-        let bulk = |(bytes, d): (u64, Duration), cpu: Cpu, datagrams: Option<u64>| Bulk {
-            gbps: gbps(bytes as usize, d),
-            cpu: cpu.since(wg_pids),
-            retransmits: datagrams.map(|n| n.saturating_sub(bytes.div_ceil(MSS))),
+        let wg_pids = watch.wg_pids;
+        let bulk =
+            |(bytes, d): (u64, Duration), cpu: Cpu, loss: Loss, datagrams: Option<u64>| Bulk {
+                gbps: gbps(bytes as usize, d),
+                cpu: cpu.since(wg_pids),
+                retransmits: datagrams.map(|n| n.saturating_sub(bytes.div_ceil(MSS))),
+                loss: loss.since(),
+            };
+        let sample = async || {
+            let loss = Loss::sample(&watch.names);
+            (Cpu::sample(wg_pids), loss, udp().await)
         };
-        let (cpu, before) = (Cpu::sample(wg_pids), udp().await);
+        let (cpu, loss, before) = sample().await;
+        let repair = ours.map(Tunnel::recovery_stats);
         let sent = upload(connect(SINK).await, dur).await;
         let tx = udp().await.zip(before).map(|(a, b)| a.0 - b.0);
-        let up = bulk(sent, cpu, tx);
-        let (cpu, before) = (Cpu::sample(wg_pids), udp().await);
+        let mut up = bulk(sent, cpu, loss, tx);
+        if let (Some(t), Some(b)) = (ours, repair) {
+            let a = t.recovery_stats();
+            up.loss.push(format!(
+                "ours: stack retx {}, repairs {}, stalls {} ({:.2} s)",
+                a.stack_retransmits - b.stack_retransmits,
+                a.repairs - b.repairs,
+                a.stalls - b.stalls,
+                (a.stalled - b.stalled).as_secs_f64()
+            ));
+        }
+        let (cpu, loss, before) = sample().await;
         let got = download(connect(SOURCE).await).await;
         let rx = udp().await.zip(before).map(|(a, b)| a.1 - b.1);
-        let down = bulk(got, cpu, rx);
+        let down = bulk(got, cpu, loss, rx);
         let (tcp_rtt, tcp_veth) = rtts(&mut connect(ECHO).await, veth).await;
         Self {
             up,
@@ -645,6 +713,9 @@ fn report(r: Reference, p: InProcess, tcp_buffer: usize) {
             "  {name:<44} {:6.3}  ({ratio:4.2}x)   {:5.0} / {:5.0}{retr}{goal}",
             b.gbps, b.cpu.wg_go, b.cpu.app
         );
+        if !b.loss.is_empty() {
+            println!("  {:<44} {}", "", b.loss.join(", "));
+        }
     };
     let (ru, rd) = (&r.iperf_up, &r.iperf_down);
     line("wg-go pair, kernel TCP, iperf3, A->B", ru, ru, None);

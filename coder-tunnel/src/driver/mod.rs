@@ -27,7 +27,7 @@ use crate::addr::{ServicePrefix, host_net};
 use crate::coord::{Node, PeerUpdate};
 use crate::core::{Core, CoreConfig, PeerDiagnostics, Stats};
 use crate::keys::{NodeKey, NodePublic};
-use crate::netstack::{Netstack, NetstackConfig, is_echo_reply};
+use crate::netstack::{Netstack, NetstackConfig, RecoveryStats, is_echo_reply};
 use crate::path::PathKind;
 use crate::relay::spawn_relay_client;
 use tcp::Shared;
@@ -346,6 +346,11 @@ impl Tunnel {
     /// Engine counters (datagrams, drops by reason, handshakes, probes).
     pub async fn stats(&self) -> Result<Stats, Error> {
         self.ask(Command::Stats).await
+    }
+
+    /// The netstack's loss-repair counters (see [`crate::netstack::recovery`]).
+    pub fn recovery_stats(&self) -> RecoveryStats {
+        self.shared.lock().recovery_stats()
     }
 
     /// A diagnostics snapshot per peer: path kind, RTT, handshake age, bytes, last error.

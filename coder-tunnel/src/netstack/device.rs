@@ -111,11 +111,16 @@ fn shave_tcp_window(packet: &mut [u8]) {
     if window == 0 {
         return;
     }
-    let shaved = window - 1;
-    tcp[14..16].copy_from_slice(&shaved.to_be_bytes());
-    // Incremental checksum update (RFC 1624, eqn. 3): HC' = ~(~HC + ~m + m').
+    set_tcp_word(tcp, 14, window - 1);
+}
+
+/// Replaces the 16-bit word at `at` in a TCP header, updating its checksum incrementally
+/// (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m')).
+pub(super) fn set_tcp_word(tcp: &mut [u8], at: usize, word: u16) {
+    let old = u16::from_be_bytes([tcp[at], tcp[at + 1]]);
+    tcp[at..at + 2].copy_from_slice(&word.to_be_bytes());
     let checksum = u16::from_be_bytes([tcp[16], tcp[17]]);
-    let mut sum = u32::from(!checksum) + u32::from(!window) + u32::from(shaved);
+    let mut sum = u32::from(!checksum) + u32::from(!old) + u32::from(word);
     sum = (sum & 0xffff) + (sum >> 16);
     sum = (sum & 0xffff) + (sum >> 16);
     let checksum = !(sum as u16);
@@ -166,7 +171,7 @@ impl Device for QueueDevice {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use smoltcp::phy::ChecksumCapabilities;
     use smoltcp::wire::{
         IpAddress, IpProtocol, Ipv6Address, Ipv6Packet, Ipv6Repr, TcpControl, TcpPacket, TcpRepr,
@@ -194,6 +199,15 @@ mod tests {
             timestamp: None,
             payload: b"hello",
         };
+        v6_packet(src, dst, &tcp)
+    }
+
+    /// `tcp` in an IPv6 packet from `src` to `dst`, checksums valid.
+    pub(in crate::netstack) fn v6_packet(
+        src: Ipv6Address,
+        dst: Ipv6Address,
+        tcp: &TcpRepr<'_>,
+    ) -> Vec<u8> {
         let ip = Ipv6Repr {
             src_addr: src,
             dst_addr: dst,
@@ -201,7 +215,6 @@ mod tests {
             payload_len: tcp.buffer_len(),
             hop_limit: 64,
         };
-        let caps = ChecksumCapabilities::default();
         let mut buf = vec![0u8; ip.buffer_len() + tcp.buffer_len()];
         let mut packet = Ipv6Packet::new_unchecked(&mut buf[..]);
         ip.emit(&mut packet);
@@ -209,7 +222,7 @@ mod tests {
             &mut TcpPacket::new_unchecked(packet.payload_mut()),
             &IpAddress::Ipv6(src),
             &IpAddress::Ipv6(dst),
-            &caps,
+            &ChecksumCapabilities::default(),
         );
         buf
     }

@@ -5,7 +5,9 @@
 //! packets with [`Netstack::poll_transmit`].
 
 pub mod device;
+pub mod recovery;
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -15,6 +17,8 @@ use smoltcp::time::Instant as SmolInstant;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint};
 
 pub use device::QueueDevice;
+use recovery::Recovery;
+pub use recovery::RecoveryStats;
 pub use smoltcp::iface::SocketHandle;
 
 use crate::Error;
@@ -48,7 +52,12 @@ pub struct Netstack {
     iface: Interface,
     sockets: SocketSet<'static>,
     device: QueueDevice,
+    recovery: Recovery,
+    /// Lost segments to send again, ahead of the stack's output.
+    repairs: VecDeque<Vec<u8>>,
     epoch: Instant,
+    /// The latest [`Netstack::poll`].
+    now: Instant,
     config: NetstackConfig,
     next_port: u16,
 }
@@ -108,7 +117,10 @@ impl Netstack {
             iface,
             sockets: SocketSet::new(Vec::new()),
             device,
+            recovery: Recovery::default(),
+            repairs: VecDeque::new(),
             epoch: now,
+            now,
             config,
             next_port: 49_152,
         }
@@ -124,6 +136,8 @@ impl Netstack {
         if packet.len() > self.config.mtu {
             return;
         }
+        self.recovery
+            .on_incoming(packet, &mut self.device.pool, &mut self.repairs);
         let mut buf = self.device.pool.get();
         buf.clear();
         buf.extend_from_slice(packet);
@@ -132,6 +146,7 @@ impl Netstack {
 
     /// Runs the stack: ingress, timers, egress. Returns whether socket state changed.
     pub fn poll(&mut self, now: Instant) -> bool {
+        self.now = now;
         let t = self.smol_now(now);
         let changed = self.iface.poll(t, &mut self.device, &mut self.sockets)
             == smoltcp::iface::PollResult::SocketStateChanged;
@@ -147,9 +162,27 @@ impl Netstack {
             .map(|d| now + Duration::from_micros(d.total_micros()))
     }
 
-    /// Next outgoing IP packet. Give it back with [`Netstack::recycle`].
+    /// Next outgoing IP packet: repairs of lost segments first (see [`recovery`]), then the
+    /// stack's output. Give it back with [`Netstack::recycle`].
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.device.tx.pop_front()
+        if let Some(p) = self.repairs.pop_front() {
+            return Some(p);
+        }
+        let p = self.device.tx.pop_front()?;
+        self.recovery
+            .on_outgoing(&p, self.now, &mut self.device.pool);
+        Some(p)
+    }
+
+    /// Turns the repair of lost segments on (the default) or off (see [`recovery`]); off
+    /// leaves loss recovery to smoltcp alone.
+    pub fn set_loss_repair(&mut self, enabled: bool) {
+        self.recovery.set_enabled(enabled);
+    }
+
+    /// Loss-repair counters (see [`recovery`]).
+    pub fn recovery_stats(&self) -> RecoveryStats {
+        self.recovery.stats()
     }
 
     /// Returns a packet buffer to the pool.

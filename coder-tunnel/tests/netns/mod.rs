@@ -4,6 +4,7 @@
 //! the caller panics: wireguard-go processes are killed, namespaces deleted.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -80,6 +81,43 @@ pub fn enter(name: &str) -> Result<(), String> {
         .map_err(|e| format!("setns {name}: {e}"))
 }
 
+/// Every kernel counter of the namespace `name` (`nstat`: SNMP, TcpExt, ...), every
+/// interface's packet drops (`<ifname>.rx_dropped`, `<ifname>.tx_dropped`) and the machine's
+/// receive-backlog drops (`softnet.dropped`, from `/proc/net/softnet_stat`, not per namespace),
+/// by name. Counters that cannot be read are missing.
+pub fn counters(name: &str) -> BTreeMap<String, u64> {
+    let exec = |args: &[&str]| {
+        let mut v = vec!["netns", "exec", name];
+        v.extend_from_slice(args);
+        run("ip", &v).unwrap_or_default()
+    };
+    let mut map = BTreeMap::new();
+    for line in exec(&["nstat", "-asz"]).lines() {
+        let mut f = line.split_whitespace();
+        if let (Some(name), Some(Ok(v))) = (f.next(), f.next().map(str::parse)) {
+            map.insert(name.to_owned(), v);
+        }
+    }
+    let links: serde_json::Value =
+        serde_json::from_str(&exec(&["ip", "-s", "-j", "link"])).unwrap_or_default();
+    for link in links.as_array().into_iter().flatten() {
+        let ifname = link["ifname"].as_str().unwrap_or("?");
+        for dir in ["rx", "tx"] {
+            if let Some(n) = link["stats64"][dir]["dropped"].as_u64() {
+                map.insert(format!("{ifname}.{dir}_dropped"), n);
+            }
+        }
+    }
+    let softnet = std::fs::read_to_string("/proc/net/softnet_stat").unwrap_or_default();
+    let dropped = softnet
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .filter_map(|h| u64::from_str_radix(h, 16).ok())
+        .sum();
+    map.insert("softnet.dropped".to_owned(), dropped);
+    map
+}
+
 /// A network namespace with `lo` up; deleted on drop.
 #[derive(Debug)]
 pub struct Netns {
@@ -107,6 +145,11 @@ impl Netns {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.name, program]);
         c
+    }
+
+    /// This namespace's [`counters`].
+    pub fn counters(&self) -> BTreeMap<String, u64> {
+        counters(&self.name)
     }
 
     /// Joins `self` and `peer` with a veth pair: `ifname` here with `addr` (CIDR),
