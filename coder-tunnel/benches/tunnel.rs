@@ -7,7 +7,8 @@
 //!   [`l1_decap`]); it includes boringtun's copy of the ciphertext into the output buffer.
 //! - L2: in-process TCP netstack → tunnel → tunnel → netstack, one thread doing both ends
 //!   (target ≥ 0.35 × L0), steady state after a warm-up, at the default inner MTU 1280 and at
-//!   1420 (the direct-path maximum).
+//!   1420 (the direct-path maximum). The app side is a plain socket user: 64 KiB writes, reads
+//!   into one reused 64 KiB buffer.
 //! - L3: real loopback UDP between two driver [`Tunnel`]s on the direct path (after the
 //!   probe upgrade, as in `tests/driver.rs`), bulk TCP via `dial_tcp`/`listen_tcp`: the
 //!   default config (UDP GSO sends and GRO receives, `TunnelConfig::udp_gso`; target ≥ 0.30 ×
@@ -17,7 +18,8 @@
 //! - Lat: 1-byte TCP echo round trip through the two tunnels vs. plain loopback TCP in the
 //!   same run (target added p50 ≤ 0.35 ms, p99 ≤ 1 ms).
 //!
-//! Run: `cargo bench -p coder-tunnel --bench tunnel`. Criterion measures L0–L2; the closing
+//! Run: `cargo bench -p coder-tunnel --bench tunnel`. For profiling, `TUNNEL_BENCH_PROFILE=l2`
+//! runs only L2 (`TUNNEL_BENCH_MIB` MiB, default 1024) and prints its rate. Criterion measures L0–L2; the closing
 //! tables re-time every level back to back and print Gbit/s and the ratio to L0, then the
 //! setup and latency figures, each with its target met or NOT met.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -141,6 +143,9 @@ fn l1_decap(n: usize) -> Duration {
 /// Bytes moved before L2 starts timing: two cycles of the socket buffers.
 const L2_WARMUP: usize = 2 * L2_TCP_BUFFER;
 
+/// Bytes per application write and read in L2.
+const L2_APP_IO: usize = 64 << 10;
+
 /// TCP buffer per direction per connection in L2 (the spec's 1–4 MiB range).
 const L2_TCP_BUFFER: usize = 4 << 20;
 
@@ -180,8 +185,9 @@ fn l2_tcp(bytes: usize, mtu: usize) -> Duration {
     let mut nb = Netstack::new(ns(ab), now0);
     let server = nb.tcp_listen(5000).unwrap();
     let client = na.tcp_connect((ab, 5000).into()).unwrap();
-    let data = vec![0x5au8; 256 << 10];
-    let mut buf = vec![0u8; 256 << 10];
+    // A plain socket user: 64 KiB writes, reads into one reused buffer.
+    let data = vec![0x5au8; L2_APP_IO];
+    let mut buf = vec![0u8; L2_APP_IO];
     let (mut sent, mut received) = (0usize, 0usize);
     let total = L2_WARMUP + bytes;
     let mut start = None;
@@ -459,6 +465,16 @@ fn best_of(runs: usize, f: impl Fn() -> Duration) -> Duration {
 }
 
 fn main() {
+    // `TUNNEL_BENCH_PROFILE=l2` runs only L2 (for `perf record` / callgrind).
+    if std::env::var("TUNNEL_BENCH_PROFILE").as_deref() == Ok("l2") {
+        let mib: usize = std::env::var("TUNNEL_BENCH_MIB")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1024);
+        let d = l2_tcp(mib << 20, 1280);
+        println!("L2 {:.2} Gbit/s", gbps(mib << 20, d));
+        return;
+    }
     let mut c = Criterion::default()
         .configure_from_args()
         .sample_size(10)
