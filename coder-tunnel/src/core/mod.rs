@@ -321,22 +321,7 @@ impl Core {
             &self.limiter,
             now,
         );
-        Peer {
-            id: None,
-            key,
-            node: None,
-            session: Box::new(session),
-            index,
-            path,
-            probe: None,
-            allowed: Vec::new(),
-            relay: false,
-            established_at: None,
-            initiated: false,
-            handshakes: 0,
-            lost: false,
-            last_error: None,
-        }
+        Peer::new(key, Box::new(session), index, path)
     }
 
     /// Adds a plain WireGuard peer with a fixed endpoint (no coordinator, no probes), e.g.

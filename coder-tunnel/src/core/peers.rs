@@ -41,6 +41,31 @@ pub(super) struct Peer {
 }
 
 impl Peer {
+    /// A peer with nothing known beyond its key, session and path manager.
+    pub(super) fn new(
+        key: NodePublic,
+        session: Box<dyn WgSession>,
+        index: u32,
+        path: PathManager,
+    ) -> Self {
+        Self {
+            id: None,
+            key,
+            node: None,
+            session,
+            index,
+            path,
+            probe: None,
+            allowed: Vec::new(),
+            relay: false,
+            established_at: None,
+            initiated: false,
+            handshakes: 0,
+            lost: false,
+            last_error: None,
+        }
+    }
+
     /// Whether the peer owns (routes, may send from) `ip`.
     pub(super) fn owns(&self, ip: IpAddr) -> bool {
         self.allowed.iter().any(|n| n.contains(&ip))
@@ -177,22 +202,11 @@ mod tests {
         let own = NodeKey::from_bytes([1; 32]);
         let key = NodeKey::from_bytes([seed; 32]).public();
         let limiter = WgRateLimiter::new(&own, 10, WgClock::new(now), now);
-        Peer {
-            id: None,
-            key,
-            node: None,
-            session: Box::new(BoringtunSession::new(&own, key, index, None, &limiter, now)),
-            index,
-            path: PathManager::fixed("127.0.0.1:1".parse().unwrap()),
-            probe: None,
-            allowed: vec![allowed.parse().unwrap()],
-            relay: false,
-            established_at: None,
-            initiated: false,
-            handshakes: 0,
-            lost: false,
-            last_error: None,
-        }
+        let session = BoringtunSession::new(&own, key, index, None, &limiter, now);
+        let path = PathManager::fixed("127.0.0.1:1".parse().unwrap());
+        let mut peer = Peer::new(key, Box::new(session), index, path);
+        peer.allowed = vec![allowed.parse().unwrap()];
+        peer
     }
 
     /// A cached lookup never outlives its peer: a new peer in the same slot does not inherit
