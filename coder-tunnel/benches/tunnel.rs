@@ -7,17 +7,20 @@
 //!   [`l1_decap`]); it includes boringtun's copy of the ciphertext into the output buffer.
 //! - L2: in-process TCP netstack → tunnel → tunnel → netstack, one thread doing both ends
 //!   (target ≥ 0.35 × L0), steady state after a warm-up, at the default inner MTU 1280 and at
-//!   1420 (the direct-path maximum).
+//!   1420 (the direct-path maximum). The app side is a plain socket user: 64 KiB writes, reads
+//!   into one reused 64 KiB buffer.
 //! - L3: real loopback UDP between two driver [`Tunnel`]s on the direct path (after the
 //!   probe upgrade, as in `tests/driver.rs`), bulk TCP via `dial_tcp`/`listen_tcp`: the
 //!   default config (UDP GSO sends and GRO receives, `TunnelConfig::udp_gso`; target ≥ 0.30 ×
-//!   L0) and with `udp_gso` off (one datagram per syscall; target ≥ 0.15 × L0).
+//!   L0) and with `udp_gso` off (`sendmmsg`/`recvmmsg` batches of separate datagrams; target
+//!   ≥ 0.15 × L0). Datagrams per system call are printed for both directions.
 //! - Setup: handshake and first TCP byte after `add_tunnel`, in-memory coordinator, a fresh
 //!   tunnel pair per trial, 100 trials (target first byte < 50 ms, never a 5 s retry).
 //! - Lat: 1-byte TCP echo round trip through the two tunnels vs. plain loopback TCP in the
 //!   same run (target added p50 ≤ 0.35 ms, p99 ≤ 1 ms).
 //!
-//! Run: `cargo bench -p coder-tunnel --bench tunnel`. Criterion measures L0–L2; the closing
+//! Run: `cargo bench -p coder-tunnel --bench tunnel`. For profiling, `TUNNEL_BENCH_PROFILE=l2`
+//! (or `l3-off`, `l3-gso`) runs one level alone and prints its rate (see [`profile_one`]). Criterion measures L0–L2; the closing
 //! tables re-time every level back to back and print Gbit/s and the ratio to L0, then the
 //! setup and latency figures, each with its target met or NOT met.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -141,6 +144,9 @@ fn l1_decap(n: usize) -> Duration {
 /// Bytes moved before L2 starts timing: two cycles of the socket buffers.
 const L2_WARMUP: usize = 2 * L2_TCP_BUFFER;
 
+/// Bytes per application write and read in L2.
+const L2_APP_IO: usize = 64 << 10;
+
 /// TCP buffer per direction per connection in L2 (the spec's 1–4 MiB range).
 const L2_TCP_BUFFER: usize = 4 << 20;
 
@@ -180,8 +186,9 @@ fn l2_tcp(bytes: usize, mtu: usize) -> Duration {
     let mut nb = Netstack::new(ns(ab), now0);
     let server = nb.tcp_listen(5000).unwrap();
     let client = na.tcp_connect((ab, 5000).into()).unwrap();
-    let data = vec![0x5au8; 256 << 10];
-    let mut buf = vec![0u8; 256 << 10];
+    // A plain socket user: 64 KiB writes, reads into one reused buffer.
+    let data = vec![0x5au8; L2_APP_IO];
+    let mut buf = vec![0u8; L2_APP_IO];
     let (mut sent, mut received) = (0usize, 0usize);
     let total = L2_WARMUP + bytes;
     let mut start = None;
@@ -241,6 +248,9 @@ fn exchange(from: &mut Core, to: &mut Core, src: SocketAddr, now: Instant) {
     }
 }
 
+/// Bytes per L3 transfer.
+const L3_BYTES: usize = 64 << 20;
+
 /// A loopback relay shared by every driver-level measurement.
 async fn relay() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -292,8 +302,8 @@ fn agent_addr(agent: &Tunnel, port: u16) -> SocketAddr {
 
 /// L3: one TCP connection, `bytes` client → agent, timed until the agent's 1-byte
 /// acknowledgement of the last byte arrives. Returns the best of `runs` transfers and the
-/// sender's datagrams per send system call.
-async fn l3_tcp(client: &Tunnel, agent: &Tunnel, bytes: usize, runs: usize) -> (Duration, f64) {
+/// datagrams per system call of the sender's sends and the receiver's receives.
+async fn l3_tcp(client: &Tunnel, agent: &Tunnel, bytes: usize, runs: usize) -> L3 {
     let mut listener = agent.listen_tcp(5001).await.unwrap();
     let server = tokio::spawn(async move {
         for _ in 0..runs {
@@ -311,7 +321,7 @@ async fn l3_tcp(client: &Tunnel, agent: &Tunnel, bytes: usize, runs: usize) -> (
             });
         }
     });
-    let before = client.stats().await.unwrap();
+    let before = (client.stats().await.unwrap(), agent.stats().await.unwrap());
     let data = vec![0x5au8; 256 << 10];
     let mut best = Duration::MAX;
     for _ in 0..runs {
@@ -328,10 +338,28 @@ async fn l3_tcp(client: &Tunnel, agent: &Tunnel, bytes: usize, runs: usize) -> (
         best = best.min(start.elapsed());
     }
     server.await.unwrap();
-    let after = client.stats().await.unwrap();
-    let per_call = (after.udp_tx - before.udp_tx) as f64
-        / (after.udp_send_calls - before.udp_send_calls).max(1) as f64;
-    (best, per_call)
+    let after = (client.stats().await.unwrap(), agent.stats().await.unwrap());
+    let per_call = |datagrams: u64, calls: u64| datagrams as f64 / calls.max(1) as f64;
+    L3 {
+        best,
+        tx_per_call: per_call(
+            after.0.udp_tx - before.0.udp_tx,
+            after.0.udp_send_calls - before.0.udp_send_calls,
+        ),
+        rx_per_call: per_call(
+            after.1.udp_rx - before.1.udp_rx,
+            after.1.udp_recv_calls - before.1.udp_recv_calls,
+        ),
+    }
+}
+
+/// One L3 configuration's result.
+struct L3 {
+    best: Duration,
+    /// Client (sender) datagrams per send system call.
+    tx_per_call: f64,
+    /// Agent (receiver) datagrams per receive system call.
+    rx_per_call: f64,
 }
 
 /// One setup trial: a fresh pair; returns (handshake, first byte) measured from
@@ -399,9 +427,8 @@ async fn latency(client: &Tunnel, agent: &Tunnel, n: usize) -> (Vec<Duration>, V
 
 /// Driver-level figures, measured on a 2-worker tokio runtime.
 struct DriverFigures {
-    l3_gbps: f64,
-    l3_unbatched_gbps: f64,
-    l3_per_call: f64,
+    l3: L3,
+    l3_mmsg: L3,
     setup_handshake: Vec<Duration>,
     setup_first_byte: Vec<Duration>,
     setup_failed: usize,
@@ -417,13 +444,12 @@ fn driver_figures() -> DriverFigures {
         .unwrap();
     rt.block_on(async {
         let url = relay().await;
-        let l3_bytes = 64 << 20;
         let (client, agent) = direct_pair(&url, false).await;
-        let (l3_unbatched, _) = l3_tcp(&client, &agent, l3_bytes, 3).await;
+        let l3_mmsg = l3_tcp(&client, &agent, L3_BYTES, 3).await;
         let _ = client.close().await;
         let _ = agent.close().await;
         let (client, agent) = direct_pair(&url, true).await;
-        let (l3, l3_per_call) = l3_tcp(&client, &agent, l3_bytes, 3).await;
+        let l3 = l3_tcp(&client, &agent, L3_BYTES, 3).await;
         let (lat_tunnel, lat_plain) = latency(&client, &agent, 2000).await;
         let _ = client.close().await;
         let _ = agent.close().await;
@@ -442,9 +468,8 @@ fn driver_figures() -> DriverFigures {
         setup_handshake.sort();
         setup_first_byte.sort();
         DriverFigures {
-            l3_gbps: gbps(l3_bytes, l3),
-            l3_unbatched_gbps: gbps(l3_bytes, l3_unbatched),
-            l3_per_call,
+            l3,
+            l3_mmsg,
             setup_handshake,
             setup_first_byte,
             setup_failed,
@@ -454,11 +479,43 @@ fn driver_figures() -> DriverFigures {
     })
 }
 
+/// Runs one level alone for a profiler: `l2` (`TUNNEL_BENCH_MIB` MiB, default 1024) or
+/// `l3-off` / `l3-gso` (one 64 MiB L3 transfer with `udp_gso` off / on).
+fn profile_one(level: &str) {
+    let mut mib: usize = std::env::var("TUNNEL_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
+    let (name, d) = match level {
+        "l2" => ("L2", l2_tcp(mib << 20, 1280)),
+        "l3-off" | "l3-gso" => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let d = rt.block_on(async {
+                let url = relay().await;
+                let (client, agent) = direct_pair(&url, level == "l3-gso").await;
+                l3_tcp(&client, &agent, L3_BYTES, 1).await.best
+            });
+            mib = L3_BYTES >> 20;
+            ("L3", d)
+        }
+        _ => panic!("TUNNEL_BENCH_PROFILE: l2, l3-off or l3-gso"),
+    };
+    println!("{name} {:.2} Gbit/s", gbps(mib << 20, d));
+}
+
 fn best_of(runs: usize, f: impl Fn() -> Duration) -> Duration {
     (0..runs).map(|_| f()).min().unwrap()
 }
 
 fn main() {
+    if let Ok(level) = std::env::var("TUNNEL_BENCH_PROFILE") {
+        profile_one(&level);
+        return;
+    }
     let mut c = Criterion::default()
         .configure_from_args()
         .sample_size(10)
@@ -509,8 +566,8 @@ fn main() {
     ];
     let d = driver_figures();
     let rows = rows.into_iter().chain([
-        ("L3 loopback, default", d.l3_gbps, 0.30),
-        ("L3, udp_gso off", d.l3_unbatched_gbps, 0.15),
+        ("L3 loopback, default", gbps(L3_BYTES, d.l3.best), 0.30),
+        ("L3, udp_gso off", gbps(L3_BYTES, d.l3_mmsg.best), 0.15),
     ]);
     println!("\nlevel                 Gbit/s   ratio to L0   target");
     println!("L0 ring seal          {l0:6.2}   1.00          reference");
@@ -524,12 +581,11 @@ fn main() {
     println!(
         "L3: two Tunnels over loopback UDP, direct path, one TCP connection (dial_tcp/listen_tcp), \
          64 MiB, best of 3, 1 MiB TCP buffers, MTU 1280.\n\
-         L3 batching, default (TunnelConfig::udp_gso on): sends as UDP_SEGMENT sendmsg, {:.1} \
-         datagrams per send call measured; receives with UDP_GRO, a loopback GSO batch arriving \
-         whole in one recvmsg.\n\
-         L3 batching, udp_gso off: one datagram per send_to and per recv_from syscall (the loop \
-         drains up to 64 datagrams per wake-up).",
-        d.l3_per_call
+         L3 batching, default (TunnelConfig::udp_gso on): UDP_SEGMENT sendmsg and UDP_GRO \
+         recvmsg, {:.1} datagrams per send call, {:.1} per receive call measured.\n\
+         L3 batching, udp_gso off: sendmmsg and recvmmsg (up to 64 datagrams each), {:.1} \
+         datagrams per send call, {:.1} per receive call measured.",
+        d.l3.tx_per_call, d.l3.rx_per_call, d.l3_mmsg.tx_per_call, d.l3_mmsg.rx_per_call
     );
 
     let (h, f) = (&d.setup_handshake, &d.setup_first_byte);

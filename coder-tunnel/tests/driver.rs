@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use coder_tunnel::driver::{MemoryCoordinatorHub, Tunnel};
+use coder_tunnel::driver::{MemoryCoordinatorHub, Tunnel, TunnelConfig};
 use coder_tunnel::path::PathKind;
 use coder_tunnel::relay::{RelayServer, StunServer};
 use sha2::{Digest, Sha256};
@@ -33,9 +33,13 @@ async fn relay() -> (RelayServer, String) {
 }
 
 async fn pair(block_direct: bool) -> (Tunnel, Tunnel, RelayServer) {
+    pair_with(|c| c.block_direct = block_direct).await
+}
+
+async fn pair_with(configure: impl Fn(&mut TunnelConfig)) -> (Tunnel, Tunnel, RelayServer) {
     let (server, url) = relay().await;
     let (client, agent) = MemoryCoordinatorHub::new()
-        .start_loopback_pair(&url, |c| c.block_direct = block_direct)
+        .start_loopback_pair(&url, configure)
         .await
         .unwrap();
     client.add_tunnel(agent.id()).await.unwrap();
@@ -86,6 +90,30 @@ async fn wait_direct(a: &Tunnel, b_at: SocketAddr, b: &Tunnel, a_at: SocketAddr)
         .unwrap();
 }
 
+/// `up` bytes from `client` to a [`serve_one`] on `agent`'s port 22 and `down` bytes back,
+/// checked, within 30 s.
+async fn transfer(client: &Tunnel, agent: &Tunnel, up: usize, down: usize) {
+    let server = serve_one(agent, 22, down).await;
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        exchange(client, agent_addr(agent, 22), up, down),
+    )
+    .await
+    .unwrap();
+    server.await.unwrap();
+}
+
+/// Waits until the client and the agent of a loopback pair talk directly.
+async fn wait_direct_pair(client: &Tunnel, agent: &Tunnel) {
+    wait_direct(
+        client,
+        agent.local_udp_addr(),
+        agent,
+        client.local_udp_addr(),
+    )
+    .await;
+}
+
 fn agent_addr(agent: &Tunnel, port: u16) -> SocketAddr {
     SocketAddr::new(agent.addresses()[0].into(), port)
 }
@@ -93,14 +121,7 @@ fn agent_addr(agent: &Tunnel, port: u16) -> SocketAddr {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_only_carries_tcp_both_ways_and_ping() {
     let (client, agent, relay) = pair(true).await;
-    let server = serve_one(&agent, 22, 256 << 10).await;
-    tokio::time::timeout(
-        Duration::from_secs(30),
-        exchange(&client, agent_addr(&agent, 22), 512 << 10, 256 << 10),
-    )
-    .await
-    .unwrap();
-    server.await.unwrap();
+    transfer(&client, &agent, 512 << 10, 256 << 10).await;
     // The agent can dial the client as well.
     let client_server = serve_one(&client, 9000, 1000).await;
     let to_client = SocketAddr::new(client.addresses()[0].into(), 9000);
@@ -125,25 +146,12 @@ async fn relay_only_carries_tcp_both_ways_and_ping() {
 async fn upgrades_to_direct_udp_and_carries_tcp() {
     let (client, agent, relay) = pair(false).await;
     // Probes round-trip over loopback and both sides switch to direct UDP.
-    wait_direct(
-        &client,
-        agent.local_udp_addr(),
-        &agent,
-        client.local_udp_addr(),
-    )
-    .await;
+    wait_direct_pair(&client, &agent).await;
     // The handshake itself may still be in flight over the relay; a ping waits for it.
     let rtt = client.ping(agent.addresses()[0].into()).await.unwrap();
     assert!(rtt < Duration::from_secs(1));
     let relayed_before = relay.stats().forwarded;
-    let server = serve_one(&agent, 22, 1 << 20).await;
-    tokio::time::timeout(
-        Duration::from_secs(30),
-        exchange(&client, agent_addr(&agent, 22), 1 << 20, 1 << 20),
-    )
-    .await
-    .unwrap();
-    server.await.unwrap();
+    transfer(&client, &agent, 1 << 20, 1 << 20).await;
     // 2 MiB of TCP is thousands of datagrams; at most a stray handshake retransmit may
     // still cross the relay.
     let relayed = relay.stats().forwarded - relayed_before;
@@ -155,6 +163,30 @@ async fn upgrades_to_direct_udp_and_carries_tcp() {
     assert_eq!(node.endpoints, vec![client.local_udp_addr()]);
     assert_eq!(node.home_relay, 1);
     client.close().await.unwrap();
+}
+
+/// With UDP GSO/GRO off the direct path batches with `sendmmsg`/`recvmmsg`: TCP arrives intact
+/// both ways, fewer send calls than datagrams, and every receive call is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_udp_without_gso_batches_syscalls() {
+    let (client, agent, _relay) = pair_with(|c| c.udp_gso = false).await;
+    wait_direct_pair(&client, &agent).await;
+    client.ping(agent.addresses()[0].into()).await.unwrap();
+    transfer(&client, &agent, 2 << 20, 1 << 20).await;
+    let (c, a) = (client.stats().await.unwrap(), agent.stats().await.unwrap());
+    assert!(c.udp_tx > 1000, "{} datagrams for 2 MiB", c.udp_tx);
+    assert!(
+        c.udp_send_calls > 0 && c.udp_send_calls < c.udp_tx,
+        "{} send calls for {} datagrams",
+        c.udp_send_calls,
+        c.udp_tx
+    );
+    assert!(
+        a.udp_recv_calls > 0 && a.udp_recv_calls <= a.udp_rx,
+        "{} receive calls for {} datagrams",
+        a.udp_recv_calls,
+        a.udp_rx
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@
 //! republished to the coordinator at most once per [`ANNOUNCE_GAP`].
 
 mod discovery;
+mod peers;
 mod types;
 
 use std::collections::{HashMap, VecDeque};
@@ -26,10 +27,11 @@ use crate::path::{PathEvent, PathKind, PathManager};
 use crate::probe::{self, Probe, ProbeKey, ProbeKind, TxId};
 use crate::stun;
 use crate::wg::{
-    BoringtunSession, Classified, TIMER_TICK, WgClock, WgError, WgOutput, WgRateLimiter, WgSession,
+    BoringtunSession, Classified, TIMER_TICK, WgClock, WgError, WgOutput, WgRateLimiter,
     classify_datagram,
 };
 use discovery::Discovery;
+use peers::{Peer, PeerTable, Slot};
 
 /// How long a destination waits for its relay connection before sending ready-for-handshake
 /// anyway (direct paths may still work).
@@ -66,24 +68,6 @@ pub struct CoreConfig {
     pub as_of_base: u64,
 }
 
-struct Peer {
-    id: Option<Uuid>,
-    key: NodePublic,
-    node: Option<Node>,
-    session: Box<dyn WgSession>,
-    index: u32,
-    path: PathManager,
-    probe: Option<ProbeKey>,
-    allowed: Vec<IpNet>,
-    relay: bool,
-    established_at: Option<Instant>,
-    /// We started a handshake (we are the one waiting for a session).
-    initiated: bool,
-    handshakes: u32,
-    lost: bool,
-    last_error: Option<String>,
-}
-
 /// Where a datagram came from (and where replies to it go).
 #[derive(Debug, Clone, Copy)]
 enum Via {
@@ -96,8 +80,7 @@ pub struct Core {
     config: CoreConfig,
     limiter: WgRateLimiter,
     epoch: Instant,
-    peers: HashMap<NodePublic, Peer>,
-    by_index: HashMap<u32, NodePublic>,
+    peers: PeerTable,
     by_probe: HashMap<NodePublic, NodePublic>,
     by_id: HashMap<Uuid, NodePublic>,
     dialed: Vec<Uuid>,
@@ -154,8 +137,7 @@ impl Core {
             config,
             limiter,
             epoch: now,
-            peers: HashMap::new(),
-            by_index: HashMap::new(),
+            peers: PeerTable::default(),
             by_probe: HashMap::new(),
             by_id: HashMap::new(),
             dialed: Vec::new(),
@@ -276,7 +258,7 @@ impl Core {
             self.flush_pending_ready();
             let waiting: Vec<NodePublic> = self
                 .peers
-                .values()
+                .iter()
                 .filter(|p| p.relay && p.initiated && p.established_at.is_none())
                 .map(|p| p.key)
                 .collect();
@@ -323,7 +305,7 @@ impl Core {
     fn alloc_index(&mut self) -> u32 {
         loop {
             self.next_index = (self.next_index + 1) & 0x00ff_ffff;
-            if !self.by_index.contains_key(&self.next_index) {
+            if !self.peers.contains_index(self.next_index) {
                 return self.next_index;
             }
         }
@@ -339,23 +321,7 @@ impl Core {
             &self.limiter,
             now,
         );
-        self.by_index.insert(index, key);
-        Peer {
-            id: None,
-            key,
-            node: None,
-            session: Box::new(session),
-            index,
-            path,
-            probe: None,
-            allowed: Vec::new(),
-            relay: false,
-            established_at: None,
-            initiated: false,
-            handshakes: 0,
-            lost: false,
-            last_error: None,
-        }
+        Peer::new(key, Box::new(session), index, path)
     }
 
     /// Adds a plain WireGuard peer with a fixed endpoint (no coordinator, no probes), e.g.
@@ -370,14 +336,13 @@ impl Core {
         self.remove_peer(key);
         let mut peer = self.new_peer(now, key, PathManager::fixed(endpoint));
         peer.allowed = allowed;
-        self.peers.insert(key, peer);
+        self.peers.insert(peer);
     }
 
     fn remove_peer(&mut self, key: NodePublic) -> bool {
         let Some(peer) = self.peers.remove(&key) else {
             return false;
         };
-        self.by_index.remove(&peer.index);
         if let Some(node) = &peer.node {
             self.by_probe.remove(&node.probe_key);
         }
@@ -419,7 +384,7 @@ impl Core {
 
     /// Marks every peer lost (our coordinator connection dropped); tunnels stay up.
     pub fn set_all_peers_lost(&mut self) {
-        for peer in self.peers.values_mut() {
+        for peer in self.peers.iter_mut() {
             peer.lost = true;
         }
     }
@@ -439,7 +404,7 @@ impl Core {
         };
         if let Some(old) = &peer.node {
             if old.as_of > node.as_of {
-                self.peers.insert(key, peer);
+                self.peers.insert(peer);
                 return;
             }
             self.by_probe.remove(&old.probe_key);
@@ -464,7 +429,7 @@ impl Core {
         self.by_probe.insert(node.probe_key, key);
         self.by_id.insert(id, key);
         peer.node = Some(node);
-        self.peers.insert(key, peer);
+        self.peers.insert(peer);
         if is_new && !self.dialed.contains(&id) {
             // We are the destination: tell the source it may handshake now, or once our relay
             // connection is up (an initiation relayed before we are logged in would be lost
@@ -489,13 +454,16 @@ impl Core {
     }
 
     fn initiate(&mut self, now: Instant, key: NodePublic, force: bool) {
-        let Some(peer) = self.peers.get_mut(&key) else {
+        let Some(slot) = self.peers.slot(&key) else {
+            return;
+        };
+        let Some(peer) = self.peers.at_mut(slot) else {
             return;
         };
         peer.initiated = true;
         let mut buf = self.pool.get();
         let res = written_len(base_of(&buf), peer.session.initiate(now, force, &mut buf));
-        self.finish_output(key, res, buf, None);
+        self.finish_output(slot, res, buf, None);
     }
 
     /// Whether a WireGuard session with the peer is established.
@@ -507,25 +475,13 @@ impl Core {
 
     /// The peer that routes `ip`.
     pub fn peer_for_ip(&self, ip: IpAddr) -> Option<NodePublic> {
-        self.peers
-            .values()
-            .find(|p| p.allowed.iter().any(|n| n.contains(&ip)))
-            .map(|p| p.key)
+        let slot = self.peers.find_ip(ip)?;
+        self.peers.at(slot).map(|p| p.key)
     }
 
     /// The peer registered under a coordinator id.
     pub fn peer_for_id(&self, id: Uuid) -> Option<NodePublic> {
         self.by_id.get(&id).copied()
-    }
-
-    fn route(&self, peer: &Peer) -> Option<Destination> {
-        match peer.path.current() {
-            PathKind::Direct(addr) => Some(Destination::Udp(addr)),
-            PathKind::Relay if peer.relay && self.relay_connected => {
-                Some(Destination::Relay(peer.key))
-            }
-            PathKind::Relay => peer.path.first_candidate().map(Destination::Udp),
-        }
     }
 
     fn push_transmit(&mut self, dst: Destination, payload: Vec<u8>) {
@@ -538,7 +494,11 @@ impl Core {
 
     /// Handles a session call's result: `res` is `(offset, len)` written into `buf`, an error,
     /// or nothing. `via` is where the input came from (replies go back the same way).
-    fn finish_output(&mut self, key: NodePublic, res: Out, mut buf: Vec<u8>, via: Option<Via>) {
+    fn finish_output(&mut self, slot: Slot, res: Out, mut buf: Vec<u8>, via: Option<Via>) {
+        let Some(peer) = self.peers.at_mut(slot) else {
+            self.pool.put(buf);
+            return;
+        };
         match res {
             Out::Network(off, len) => {
                 if off != 0 {
@@ -547,8 +507,8 @@ impl Core {
                 buf.truncate(len);
                 let dst = match via {
                     Some(Via::Udp(a)) => Some(Destination::Udp(a)),
-                    Some(Via::Relay) => Some(Destination::Relay(key)),
-                    None => self.peers.get(&key).and_then(|p| self.route(p)),
+                    Some(Via::Relay) => Some(Destination::Relay(peer.key)),
+                    None => route(peer, self.relay_connected),
                 };
                 match dst {
                     Some(dst) => self.push_transmit(dst, buf),
@@ -559,11 +519,7 @@ impl Core {
                 }
             }
             Out::Tunnel(off, len, src) => {
-                let allowed = self
-                    .peers
-                    .get(&key)
-                    .is_some_and(|p| p.allowed.iter().any(|n| n.contains(&src)));
-                if allowed {
+                if peer.owns(src) {
                     if off != 0 {
                         buf.copy_within(off..off + len, 0);
                     }
@@ -585,9 +541,7 @@ impl Core {
                     }
                     WgError::Expired => {}
                 }
-                if let Some(p) = self.peers.get_mut(&key) {
-                    p.last_error = Some(format!("{e:?}"));
-                }
+                peer.last_error = Some(format!("{e:?}"));
                 self.pool.put(buf);
             }
             Out::Done => self.pool.put(buf),
@@ -604,11 +558,11 @@ impl Core {
             self.stats.dropped_oversized += 1;
             return;
         }
-        let Some(key) = self.peer_for_ip(dst) else {
+        let Some(slot) = self.peers.slot_for_ip(dst) else {
             self.stats.dropped_no_route += 1;
             return;
         };
-        let Some(peer) = self.peers.get_mut(&key) else {
+        let Some(peer) = self.peers.at_mut(slot) else {
             return;
         };
         let mut buf = self.pool.get();
@@ -616,7 +570,7 @@ impl Core {
             base_of(&buf),
             peer.session.encapsulate(now, packet, &mut buf),
         );
-        self.finish_output(key, res, buf, None);
+        self.finish_output(slot, res, buf, None);
     }
 
     /// A datagram from the UDP socket.
@@ -634,25 +588,19 @@ impl Core {
             self.handle_probe(now, Via::Udp(src), datagram);
             return;
         }
-        let key = match classify_datagram(&self.config.node_key, datagram) {
-            Classified::Initiation(key) => key,
-            Classified::Index(index) => match self.by_index.get(&index) {
-                Some(key) => *key,
-                None => {
-                    self.stats.dropped_unknown_peer += 1;
-                    return;
-                }
-            },
+        let slot = match classify_datagram(&self.config.node_key, datagram) {
+            Classified::Initiation(key) => self.peers.slot(&key),
+            Classified::Index(index) => self.peers.slot_for_index(index),
             Classified::Invalid => {
                 self.stats.dropped_malformed += 1;
                 return;
             }
         };
-        if !self.peers.contains_key(&key) {
+        let Some(slot) = slot else {
             self.stats.dropped_unknown_peer += 1;
             return;
-        }
-        self.decapsulate(now, key, Via::Udp(src), datagram);
+        };
+        self.decapsulate(now, slot, Via::Udp(src), datagram);
     }
 
     /// A STUN message on our UDP socket: an answer to one of our Binding requests, or dropped.
@@ -711,19 +659,19 @@ impl Core {
             self.handle_probe(now, Via::Relay, datagram);
             return;
         }
-        if !self.peers.contains_key(&src) {
+        let Some(slot) = self.peers.slot(&src) else {
             self.stats.dropped_unknown_peer += 1;
             return;
-        }
-        self.decapsulate(now, src, Via::Relay, datagram);
+        };
+        self.decapsulate(now, slot, Via::Relay, datagram);
     }
 
-    fn decapsulate(&mut self, now: Instant, key: NodePublic, via: Via, datagram: &[u8]) {
+    fn decapsulate(&mut self, now: Instant, slot: Slot, via: Via, datagram: &[u8]) {
         let src_ip = match via {
             Via::Udp(a) => Some(a.ip()),
             Via::Relay => None,
         };
-        let Some(peer) = self.peers.get_mut(&key) else {
+        let Some(peer) = self.peers.at_mut(slot) else {
             return;
         };
         let mut buf = self.pool.get();
@@ -733,41 +681,40 @@ impl Core {
         );
         let ok = !matches!(res, Out::Error(_));
         let reply = matches!(res, Out::Network(..));
-        self.finish_output(key, res, buf, Some(via));
+        self.finish_output(slot, res, buf, Some(via));
         if reply {
             // Flush what the handshake released (queued packets) on the peer's route.
             for _ in 0..512 {
-                let Some(peer) = self.peers.get_mut(&key) else {
+                let Some(peer) = self.peers.at_mut(slot) else {
                     break;
                 };
                 let mut buf = self.pool.get();
                 let res = written_len(base_of(&buf), peer.session.flush(now, &mut buf));
                 let done = matches!(res, Out::Done | Out::Error(_));
-                self.finish_output(key, res, buf, None);
+                self.finish_output(slot, res, buf, None);
                 if done {
                     break;
                 }
             }
         }
+        let Some(peer) = self.peers.at_mut(slot) else {
+            return;
+        };
         if ok {
-            if let (Via::Udp(src), Some(peer)) = (via, self.peers.get_mut(&key)) {
+            if let Via::Udp(src) = via {
                 peer.path.on_authenticated_direct(src);
             }
-            if datagram[0] != 4
-                || self
-                    .peers
-                    .get(&key)
-                    .is_some_and(|p| p.established_at.is_none())
-            {
-                self.check_established(now, key);
+            if datagram[0] != 4 || peer.established_at.is_none() {
+                self.check_established(now, slot);
             }
         }
     }
 
-    fn check_established(&mut self, now: Instant, key: NodePublic) {
-        let Some(peer) = self.peers.get_mut(&key) else {
+    fn check_established(&mut self, now: Instant, slot: Slot) {
+        let Some(peer) = self.peers.at_mut(slot) else {
             return;
         };
+        let key = peer.key;
         let Some(age) = peer.session.stats(now).since_handshake else {
             return;
         };
@@ -862,7 +809,7 @@ impl Core {
     pub fn poll_timeout(&self) -> Instant {
         let paths = self
             .peers
-            .values()
+            .iter()
             .filter_map(|p| p.path.poll_timeout())
             .min();
         let mut t = self.next_tick.min(self.next_limiter_reset);
@@ -893,19 +840,22 @@ impl Core {
             self.limiter.reset(now);
             self.next_limiter_reset = now + Duration::from_secs(1);
         }
-        let keys: Vec<NodePublic> = self.peers.keys().copied().collect();
+        let keys: Vec<NodePublic> = self.peers.keys().collect();
         let tick = now >= self.next_tick;
         if tick {
             self.next_tick = now + TIMER_TICK;
         }
         for key in keys {
             if tick {
-                let Some(peer) = self.peers.get_mut(&key) else {
+                let Some(slot) = self.peers.slot(&key) else {
+                    continue;
+                };
+                let Some(peer) = self.peers.at_mut(slot) else {
                     continue;
                 };
                 let mut buf = self.pool.get();
                 let res = written_len(base_of(&buf), peer.session.update_timers(now, &mut buf));
-                self.finish_output(key, res, buf, None);
+                self.finish_output(slot, res, buf, None);
             }
             let mut pings = std::mem::take(&mut self.pings);
             pings.clear();
@@ -998,7 +948,17 @@ impl Core {
 
     /// All peers' keys.
     pub fn peer_keys(&self) -> Vec<NodePublic> {
-        self.peers.keys().copied().collect()
+        self.peers.keys().collect()
+    }
+}
+
+/// Where the peer's traffic goes now: its direct path, the relay (when the peer uses one and
+/// ours is up), or its first direct candidate.
+fn route(peer: &Peer, relay_connected: bool) -> Option<Destination> {
+    match peer.path.current() {
+        PathKind::Direct(addr) => Some(Destination::Udp(addr)),
+        PathKind::Relay if peer.relay && relay_connected => Some(Destination::Relay(peer.key)),
+        PathKind::Relay => peer.path.first_candidate().map(Destination::Udp),
     }
 }
 

@@ -59,8 +59,11 @@ pub struct Stats {
     /// Datagrams sent on UDP.
     pub udp_tx: u64,
     /// Send system calls the driver made for those datagrams: fewer than `udp_tx` when UDP
-    /// GSO batches them. Always 0 from the sans-IO core itself.
+    /// GSO or `sendmmsg` batches them. Always 0 from the sans-IO core itself.
     pub udp_send_calls: u64,
+    /// Receive system calls the driver made for `udp_rx`: fewer when UDP GRO coalesces or
+    /// `recvmmsg` batches datagrams. Always 0 from the sans-IO core itself.
+    pub udp_recv_calls: u64,
     /// Datagrams received through the relay.
     pub relay_rx: u64,
     /// Datagrams sent through the relay.

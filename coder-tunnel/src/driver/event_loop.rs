@@ -8,15 +8,14 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
 use super::Command;
-use super::gro::{GroReceiver, Received};
-use super::gso::GsoBatch;
 use super::link::CoordinatorLink;
 use super::tcp::Shared;
+use super::udp::{UdpRx, UdpTx};
 use crate::core::{Core, Destination, Event};
 use crate::relay::{RelayEvent, RelayLink};
 
-/// Datagrams read from the socket per wake-up before the netstack runs (a coalesced GRO
-/// receive is taken whole, so one wake-up may take up to 63 more).
+/// Datagrams read from the socket per wake-up before the netstack runs (a coalesced GRO or
+/// `recvmmsg` receive is taken whole, so one wake-up may take up to 63 more).
 const RECV_BATCH: usize = 64;
 
 struct Waiter {
@@ -32,8 +31,8 @@ struct Loop {
     requests: mpsc::Sender<crate::coord::CoordinateRequest>,
     waiters: Vec<Waiter>,
     closing: bool,
-    gso: GsoBatch,
-    gro: GroReceiver,
+    tx: UdpTx,
+    rx: UdpRx,
 }
 
 pub(super) async fn run(
@@ -61,11 +60,10 @@ pub(super) async fn run(
         requests,
         waiters: Vec::new(),
         closing: false,
-        gso: GsoBatch::new(udp_gso),
-        gro: GroReceiver::new(&udp, udp_gso),
+        tx: UdpTx::new(udp_gso),
+        rx: UdpRx::new(&udp, udp_gso),
         udp,
     };
-    let mut buf = vec![0u8; 65_536];
     let mut close_reply: Option<oneshot::Sender<()>> = None;
     loop {
         let deadline = lp.turn().await;
@@ -74,14 +72,11 @@ pub(super) async fn run(
         }
         let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
         tokio::select! {
-            r = lp.gro.recv(&lp.udp, &mut buf) => {
-                if let Ok(r) = r {
-                    let mut datagrams = lp.handle_received(&buf, r);
-                    while datagrams < RECV_BATCH {
-                        match lp.gro.try_recv(&lp.udp, &mut buf) {
-                            Ok(r) => datagrams += lp.handle_received(&buf, r),
-                            Err(_) => break,
-                        }
+            r = lp.rx.recv(&lp.udp) => {
+                if r.is_ok() {
+                    let mut datagrams = lp.rx.deliver(&mut lp.core);
+                    while datagrams < RECV_BATCH && lp.rx.try_recv(&lp.udp).is_ok() {
+                        datagrams += lp.rx.deliver(&mut lp.core);
                     }
                 }
             }
@@ -146,17 +141,6 @@ async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
 }
 
 impl Loop {
-    /// Feeds one receive's datagrams to the core; returns how many there were.
-    fn handle_received(&mut self, buf: &[u8], r: Received) -> usize {
-        let now = Instant::now();
-        let mut n = 0;
-        for datagram in r.datagrams(buf) {
-            self.core.handle_udp(now, r.src, datagram);
-            n += 1;
-        }
-        n
-    }
-
     fn command(&mut self, cmd: Command) {
         let now = Instant::now();
         match cmd {
@@ -173,7 +157,8 @@ impl Loop {
             Command::WaitSession(ip, reply) => self.waiters.push(Waiter { ip, reply }),
             Command::Stats(reply) => {
                 let mut stats = self.core.stats();
-                stats.udp_send_calls = self.gso.calls;
+                stats.udp_send_calls = self.tx.calls();
+                stats.udp_recv_calls = self.rx.calls;
                 let _ = reply.send(stats);
             }
             Command::Diagnostics(reply) => {
@@ -242,8 +227,9 @@ impl Loop {
         while let Some(t) = self.core.poll_transmit() {
             match t.dst {
                 Destination::Udp(addr) => {
-                    self.gso.push(&self.udp, addr, &t.payload).await;
-                    self.core.recycle(t.payload);
+                    self.tx
+                        .send(&self.udp, addr, t.payload, &mut self.core)
+                        .await;
                 }
                 Destination::Relay(key) => match &self.relay_tx {
                     Some(tx) => {
@@ -253,7 +239,7 @@ impl Loop {
                 },
             }
         }
-        self.gso.flush(&self.udp).await;
+        self.tx.flush(&self.udp, &mut self.core).await;
         let core_deadline = self.core.poll_timeout();
         stack_deadline.map_or(core_deadline, |s| s.min(core_deadline))
     }

@@ -7,7 +7,9 @@ mod event_loop;
 mod gro;
 mod gso;
 mod link;
+mod mmsg;
 mod tcp;
+mod udp;
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,153 @@
+//! The tunnel's UDP socket I/O: batched with segmentation offload (UDP GSO sends,
+//! [`super::gso`]; UDP GRO receives, [`super::gro`]) when [`super::TunnelConfig::udp_gso`] is
+//! on and the kernel accepts it, otherwise with `sendmmsg`/`recvmmsg` ([`super::mmsg`]).
+//! Counts the system calls each direction makes, for [`crate::core::Stats`].
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use nix::sys::socket::{getsockopt, sockopt};
+use tokio::net::UdpSocket;
+
+use super::gro::{GroReceiver, Received};
+use super::gso::GsoBatch;
+use super::mmsg::{MmsgReceiver, MmsgSender};
+use crate::core::Core;
+
+/// Largest coalesced GRO receive.
+const GRO_BUF: usize = 65_536;
+
+/// The sending half.
+#[derive(Debug)]
+pub(super) enum UdpTx {
+    /// Same-size runs to one address leave as one `UDP_SEGMENT` send.
+    Gso(GsoBatch),
+    /// Up to [`super::mmsg::BATCH`] datagrams per `sendmmsg`.
+    Mmsg(MmsgSender),
+}
+
+impl UdpTx {
+    /// GSO when `udp_gso`, `sendmmsg` otherwise.
+    pub(super) fn new(udp_gso: bool) -> Self {
+        if udp_gso {
+            Self::Gso(GsoBatch::new(true))
+        } else {
+            Self::Mmsg(MmsgSender::default())
+        }
+    }
+
+    /// Queues (or sends) `payload` to `dst`; the buffer goes back to `core` once sent.
+    pub(super) async fn send(
+        &mut self,
+        udp: &UdpSocket,
+        dst: SocketAddr,
+        payload: Vec<u8>,
+        core: &mut Core,
+    ) {
+        match self {
+            Self::Gso(gso) => {
+                gso.push(udp, dst, &payload).await;
+                core.recycle(payload);
+            }
+            Self::Mmsg(mmsg) => mmsg.push(udp, dst, payload, |b| core.recycle(b)).await,
+        }
+    }
+
+    /// Sends whatever is queued.
+    pub(super) async fn flush(&mut self, udp: &UdpSocket, core: &mut Core) {
+        match self {
+            Self::Gso(gso) => gso.flush(udp).await,
+            Self::Mmsg(mmsg) => mmsg.flush(udp, |b| core.recycle(b)).await,
+        }
+    }
+
+    /// Send system calls made so far.
+    pub(super) fn calls(&self) -> u64 {
+        match self {
+            Self::Gso(gso) => gso.calls,
+            Self::Mmsg(mmsg) => mmsg.calls,
+        }
+    }
+}
+
+/// The receiving half: one receive call's datagrams at a time.
+#[derive(Debug)]
+pub(super) struct UdpRx {
+    kind: RxKind,
+    /// Receive system calls that returned data.
+    pub(super) calls: u64,
+}
+
+#[derive(Debug)]
+enum RxKind {
+    Gro {
+        gro: GroReceiver,
+        buf: Vec<u8>,
+        last: Option<Received>,
+    },
+    Mmsg(MmsgReceiver),
+}
+
+impl UdpRx {
+    /// GRO when `udp_gso` and the kernel turns it on for `udp`, `recvmmsg` otherwise.
+    pub(super) fn new(udp: &UdpSocket, udp_gso: bool) -> Self {
+        let gro = udp_gso.then(|| GroReceiver::new(udp, true));
+        let kind = match gro {
+            Some(gro) if getsockopt(udp, sockopt::UdpGroSegment).unwrap_or(false) => RxKind::Gro {
+                gro,
+                buf: vec![0; GRO_BUF],
+                last: None,
+            },
+            _ => RxKind::Mmsg(MmsgReceiver::default()),
+        };
+        Self { kind, calls: 0 }
+    }
+
+    /// Waits for the next receive.
+    pub(super) async fn recv(&mut self, udp: &UdpSocket) -> io::Result<()> {
+        match &mut self.kind {
+            RxKind::Gro { gro, buf, last } => *last = Some(gro.recv(udp, buf).await?),
+            RxKind::Mmsg(mmsg) => {
+                mmsg.recv(udp).await?;
+            }
+        }
+        self.calls += 1;
+        Ok(())
+    }
+
+    /// The next receive if one is ready (`WouldBlock` otherwise).
+    pub(super) fn try_recv(&mut self, udp: &UdpSocket) -> io::Result<()> {
+        match &mut self.kind {
+            RxKind::Gro { gro, buf, last } => *last = Some(gro.try_recv(udp, buf)?),
+            RxKind::Mmsg(mmsg) => {
+                mmsg.try_recv(udp)?;
+            }
+        }
+        self.calls += 1;
+        Ok(())
+    }
+
+    /// Feeds the last receive's datagrams to `core`; returns how many there were.
+    pub(super) fn deliver(&mut self, core: &mut Core) -> usize {
+        let now = Instant::now();
+        let mut n = 0;
+        match &mut self.kind {
+            RxKind::Gro { buf, last, .. } => {
+                if let Some(r) = last.take() {
+                    for datagram in r.datagrams(buf) {
+                        core.handle_udp(now, r.src, datagram);
+                        n += 1;
+                    }
+                }
+            }
+            RxKind::Mmsg(mmsg) => {
+                for (src, datagram) in mmsg.datagrams() {
+                    core.handle_udp(now, src, datagram);
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+}
