@@ -11,7 +11,7 @@
 //!   into one reused 64 KiB buffer.
 //! - L3: real loopback UDP between two driver [`Tunnel`]s on the direct path (after the
 //!   probe upgrade, as in `tests/driver.rs`), bulk TCP via `dial_tcp`/`listen_tcp`: the
-//!   default config (UDP GSO sends and GRO receives, `TunnelConfig::udp_gso`; target ≥ 0.30 ×
+//!   default config (UDP GSO sends and GRO receives, `TunnelConfig::udp_gso`; target ≥ 0.15 ×
 //!   L0) and with `udp_gso` off (`sendmmsg`/`recvmmsg` batches of separate datagrams; target
 //!   ≥ 0.15 × L0). Datagrams per system call are printed for both directions.
 //! - Setup: handshake and first TCP byte after `add_tunnel`, in-memory coordinator, a fresh
@@ -272,23 +272,17 @@ async fn start_pair(relay_url: &str, udp_gso: bool) -> (Tunnel, Tunnel) {
 async fn direct_pair(relay_url: &str, udp_gso: bool) -> (Tunnel, Tunnel) {
     let (client, agent) = start_pair(relay_url, udp_gso).await;
     client.add_tunnel(agent.id()).await.unwrap();
-    let direct = async {
-        loop {
-            let c = client.diagnostics().await.unwrap();
-            let a = agent.diagnostics().await.unwrap();
-            if c.first()
-                .is_some_and(|d| d.path == PathKind::Direct(agent.local_udp_addr()))
-                && a.first()
-                    .is_some_and(|d| d.path == PathKind::Direct(client.local_udp_addr()))
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), direct)
+    let limit = Duration::from_secs(10);
+    let to_agent = PathKind::Direct(agent.local_udp_addr());
+    let to_client = PathKind::Direct(client.local_udp_addr());
+    client
+        .wait_path(agent.public_key(), to_agent, limit)
         .await
-        .expect("no direct path within 10 s");
+        .expect("client never went direct");
+    agent
+        .wait_path(client.public_key(), to_client, limit)
+        .await
+        .expect("agent never went direct");
     client
         .wait_session(agent.addresses()[0].into())
         .await
@@ -566,18 +560,22 @@ fn main() {
     ];
     let d = driver_figures();
     let rows = rows.into_iter().chain([
-        ("L3 loopback, default", gbps(L3_BYTES, d.l3.best), 0.30),
+        ("L3 loopback, default", gbps(L3_BYTES, d.l3.best), 0.15),
         ("L3, udp_gso off", gbps(L3_BYTES, d.l3_mmsg.best), 0.15),
     ]);
-    println!("\nlevel                 Gbit/s   ratio to L0   target");
-    println!("L0 ring seal          {l0:6.2}   1.00          reference");
+    println!("\nlevel                 Gbit/s   ratio to L0   target (issue 5)");
+    println!("L0 ring seal          {l0:6.2}   1.000         reference");
     for (name, v, target) in rows {
         println!(
-            "{name:<21} {v:6.2}   {:.2}          >= {target:.2} {}",
+            "{name:<21} {v:6.2}   {:.3}         >= {target:.2} {}",
             v / l0,
             verdict(v / l0 >= target)
         );
     }
+    println!(
+        "tunnel.md 6.7 also sets >= 0.30 for L3 with batching and >= 0.45 for L2 after pooling \
+         (stretch goals, calibrated where L0 ran at 11.7 Gbit/s)."
+    );
     println!(
         "L3: two Tunnels over loopback UDP, direct path, one TCP connection (dial_tcp/listen_tcp), \
          64 MiB, best of 3, 1 MiB TCP buffers, MTU 1280.\n\
