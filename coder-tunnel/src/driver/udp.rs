@@ -13,10 +13,14 @@ use tokio::net::UdpSocket;
 use super::gro::{GroReceiver, Received};
 use super::gso::GsoBatch;
 use super::mmsg::{MmsgReceiver, MmsgSender};
+use crate::buf::PACKET_BUF;
 use crate::core::Core;
 
-/// Largest coalesced GRO receive.
-const GRO_BUF: usize = 65_536;
+/// Receive buffer for coalesced GRO receives: the kernel coalesces at most 64 datagrams
+/// (`UDP_GRO_CNT_MAX`), and may go past 64 KiB when `gro_max_size` is raised, so 64 of the
+/// largest datagram the core accepts always fit. A larger receive delivers what fits whole
+/// and counts the rest in [`crate::core::Stats::dropped_truncated`].
+const GRO_BUF: usize = 64 * PACKET_BUF;
 
 /// The sending half.
 #[derive(Debug)]
@@ -77,6 +81,8 @@ pub(super) struct UdpRx {
     kind: RxKind,
     /// Receive system calls that returned data.
     pub(super) calls: u64,
+    /// Datagrams lost because a coalesced receive did not fit [`GRO_BUF`].
+    pub(super) truncated: u64,
 }
 
 #[derive(Debug)]
@@ -101,7 +107,11 @@ impl UdpRx {
             },
             _ => RxKind::Mmsg(MmsgReceiver::default()),
         };
-        Self { kind, calls: 0 }
+        Self {
+            kind,
+            calls: 0,
+            truncated: 0,
+        }
     }
 
     /// Waits for the next receive.
@@ -135,6 +145,7 @@ impl UdpRx {
         match &mut self.kind {
             RxKind::Gro { buf, last, .. } => {
                 if let Some(r) = last.take() {
+                    self.truncated += r.dropped as u64;
                     for datagram in r.datagrams(buf) {
                         core.handle_udp(now, r.src, datagram);
                         n += 1;
