@@ -156,6 +156,14 @@ impl Discovery {
         gave_up && self.settle()
     }
 
+    /// Whether a request with `transaction` to the server at `src` awaits an answer (cheap:
+    /// checked before a message is decoded).
+    pub(crate) fn expects(&self, src: SocketAddr, transaction: &TransactionId) -> bool {
+        self.servers.iter().any(|s| {
+            same_addr(s.addr, src) && s.pending.is_some_and(|p| p.transaction == *transaction)
+        })
+    }
+
     /// A decoded STUN message arrived from `src`. `None` if it answers nothing we asked
     /// (the caller drops it); otherwise whether the discovered endpoints changed.
     pub(crate) fn on_message(&mut self, src: SocketAddr, msg: &Message) -> Option<bool> {

@@ -27,7 +27,7 @@ pub use tcp::{TcpListener, TcpStream};
 use crate::Error;
 use crate::addr::{ServicePrefix, host_net};
 use crate::coord::{Node, PeerUpdate};
-use crate::core::{Core, CoreConfig, PeerDiagnostics, Stats};
+use crate::core::{Core, CoreConfig, PeerDiagnostics, RngSeed, Stats};
 use crate::keys::{NodeKey, NodePublic};
 use crate::netstack::{Netstack, NetstackConfig, RecoveryStats, is_echo_reply};
 use crate::path::PathKind;
@@ -166,6 +166,8 @@ impl Tunnel {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
+        let mut rng_seed = [0u8; 32];
+        OsRng.fill_bytes(&mut rng_seed);
         let mut core = Core::new(
             CoreConfig {
                 id: config.id,
@@ -175,6 +177,7 @@ impl Tunnel {
                 home_relay: config.relay.as_ref().map_or(0, |(_, r)| *r),
                 block_direct: config.block_direct,
                 seed: OsRng.next_u32(),
+                rng_seed: RngSeed(rng_seed),
                 persistent_keepalive: config.persistent_keepalive,
                 as_of_base,
             },
