@@ -418,13 +418,17 @@ impl Core {
         }
         let key = node.key;
         let is_new = !self.peers.contains_key(&key);
-        let mut peer = match self.peers.remove(&key) {
-            Some(p) => p,
-            None => self.new_peer(now, key, PathManager::new(self.config.block_direct)),
+        // An update keeps the peer's slot (the tie-break among equal prefixes).
+        let (slot, mut peer) = match self.peers.take(&key) {
+            Some((slot, p)) => (Some(slot), p),
+            None => (
+                None,
+                self.new_peer(now, key, PathManager::new(self.config.block_direct)),
+            ),
         };
         if let Some(old) = &peer.node {
             if old.as_of > node.as_of {
-                self.peers.insert(peer);
+                self.peers.insert_at(slot, peer);
                 return;
             }
             self.by_probe.remove(&old.probe_key);
@@ -449,7 +453,7 @@ impl Core {
         self.by_probe.insert(node.probe_key, key);
         self.by_id.insert(id, key);
         peer.node = Some(node);
-        self.peers.insert(peer);
+        self.peers.insert_at(slot, peer);
         if is_new && !self.dialed.contains(&id) {
             // We are the destination: tell the source it may handshake now, or once our relay
             // connection is up (an initiation relayed before we are logged in would be lost
@@ -539,7 +543,7 @@ impl Core {
                 }
             }
             Out::Tunnel(off, len, src) => {
-                if peer.owns(src) {
+                if self.peers.routes(slot, src) {
                     if off != 0 {
                         buf.copy_within(off..off + len, 0);
                     }
