@@ -256,8 +256,9 @@ impl Core {
     }
 
     /// The STUN servers to discover our public mapping with (normally the home relay's STUN
-    /// port; two or more let us detect a hard NAT). Starts a round now; discovered endpoints
-    /// are advertised along with the local ones.
+    /// port; two or more let us detect a hard NAT). Starts a round now if the list changed
+    /// (servers that stay keep their mappings; those of removed ones are withdrawn at once);
+    /// discovered endpoints are advertised along with the local ones.
     pub fn set_stun_servers(&mut self, now: Instant, servers: Vec<SocketAddr>) {
         if self.discovery.set_servers(now, &servers) {
             self.refresh_endpoints(now);

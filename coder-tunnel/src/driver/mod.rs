@@ -53,9 +53,12 @@ pub struct TunnelConfig {
     /// STUN servers (UDP) to learn our public mapping from, through the same socket: normally
     /// the home relay's host at its `RelayNode::stun_port` (the `relay` example answers STUN
     /// on its own port). Asked at start, every [`crate::core::STUN_INTERVAL`] and after a direct
-    /// path fails; the mapping is advertised once every server agrees on it. With two or more
-    /// servers a NAT that maps by destination is detected ([`Stats::hard_nat`]) and its
-    /// mapping not advertised. Empty by default.
+    /// path fails. A round is judged once every server has answered or given up (after
+    /// [`crate::core::STUN_ATTEMPTS`] unanswered requests); servers that gave up are left
+    /// out, so one answering server is enough. Per address family, the mapping is advertised
+    /// when all servers that answered report the same one; if they report different ones the
+    /// NAT maps by destination ([`Stats::hard_nat`], needs two or more answering servers) and
+    /// that family's mapping is not advertised. Empty by default.
     pub stun_servers: Vec<SocketAddr>,
     /// Relay WebSocket URL (`ws://host:port/relay`) and region id.
     pub relay: Option<(String, u16)>,
