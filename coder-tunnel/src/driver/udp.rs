@@ -32,12 +32,24 @@ pub(super) enum UdpTx {
 }
 
 impl UdpTx {
-    /// GSO when `udp_gso`, `sendmmsg` otherwise.
+    /// GSO when `udp_gso` (and the platform has it), `sendmmsg` otherwise.
     pub(super) fn new(udp_gso: bool) -> Self {
-        if udp_gso {
-            Self::Gso(GsoBatch::new(true))
+        let gso = GsoBatch::new(udp_gso);
+        if gso.enabled() {
+            Self::Gso(gso)
         } else {
             Self::Mmsg(MmsgSender::default())
+        }
+    }
+
+    /// Once the kernel refused GSO, sends go through `sendmmsg` (the call count carries on).
+    fn fall_back_if_refused(&mut self) {
+        if let Self::Gso(gso) = self
+            && !gso.enabled()
+        {
+            let mut mmsg = MmsgSender::default();
+            mmsg.calls = gso.calls;
+            *self = Self::Mmsg(mmsg);
         }
     }
 
@@ -56,6 +68,7 @@ impl UdpTx {
             }
             Self::Mmsg(mmsg) => mmsg.push(udp, dst, payload, |b| core.recycle(b)).await,
         }
+        self.fall_back_if_refused();
     }
 
     /// Sends whatever is queued.
@@ -64,6 +77,7 @@ impl UdpTx {
             Self::Gso(gso) => gso.flush(udp).await,
             Self::Mmsg(mmsg) => mmsg.flush(udp, |b| core.recycle(b)).await,
         }
+        self.fall_back_if_refused();
     }
 
     /// Send system calls made so far.
