@@ -30,7 +30,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use coder_tunnel::addr::{ServicePrefix, host_net};
-use coder_tunnel::core::{Core, CoreConfig, Destination};
+use coder_tunnel::core::{Core, CoreConfig, Destination, RngSeed};
 use coder_tunnel::driver::{MemoryCoordinatorHub, Tunnel};
 use coder_tunnel::keys::NodeKey;
 use coder_tunnel::netstack::{Netstack, NetstackConfig};
@@ -169,6 +169,7 @@ fn l2_tcp(bytes: usize, mtu: usize) -> Duration {
         home_relay: 0,
         block_direct: false,
         seed: u32::from(seed),
+        rng_seed: RngSeed([seed; 32]),
         persistent_keepalive: None,
         as_of_base: 0,
     };

@@ -135,6 +135,16 @@ pub fn is_stun(datagram: &[u8]) -> bool {
         && !((1..=4).contains(&datagram[0]) && datagram[1..4] == [0, 0, 0])
 }
 
+/// The transaction id of a datagram that [`is_stun`], read from the header alone: lets a
+/// receiver drop an answer to nothing it asked before [`decode`] checks the attributes and
+/// FINGERPRINT. `None` if the datagram is not STUN-shaped.
+pub fn peek_transaction(datagram: &[u8]) -> Option<TransactionId> {
+    if !is_stun(datagram) {
+        return None;
+    }
+    datagram.get(8..HEADER_LEN)?.try_into().ok()
+}
+
 /// Decodes and checks a STUN message. Never panics; every rejection is a typed
 /// [`Malformed`] reason inside [`Error::Stun`].
 pub fn decode(datagram: &[u8]) -> Result<Message, Error> {
@@ -503,6 +513,18 @@ mod tests {
     #[test]
     fn crc32_matches_the_check_value() {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn transaction_is_read_from_the_header_of_stun_shaped_datagrams_only() {
+        let mut out = Vec::new();
+        encode_binding_success(&TX, v4(), &mut out);
+        assert_eq!(peek_transaction(&out), Some(TX));
+        // The header is enough: attributes and FINGERPRINT are not looked at.
+        assert_eq!(peek_transaction(&out[..HEADER_LEN]), Some(TX));
+        assert_eq!(peek_transaction(&out[..HEADER_LEN - 1]), None);
+        out[4] ^= 1;
+        assert_eq!(peek_transaction(&out), None);
     }
 
     #[test]

@@ -4,11 +4,12 @@
 
 mod common;
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use coder_tunnel::Error;
 use coder_tunnel::coord::Role;
-use coder_tunnel::core::{Core, Stats};
+use coder_tunnel::core::{Core, Destination, STUN_INTERVAL, Stats};
 use coder_tunnel::probe;
 use coder_tunnel::relay::Frame;
 use coder_tunnel::stun::{self, Malformed};
@@ -195,6 +196,64 @@ fn unsolicited_stun_on_the_tunnel_socket_is_dropped_and_counted() {
     assert_eq!(after.dropped_malformed - before.dropped_malformed, 2);
     assert_eq!(after.stun_rx, 0);
     assert!(core.poll_transmit().is_none());
+}
+
+/// The Binding requests `core` sends to `server` at `now`.
+fn stun_requests(core: &mut Core, now: std::time::Instant, server: SocketAddr) -> Vec<[u8; 12]> {
+    core.handle_timeout(now);
+    let mut ids = Vec::new();
+    while let Some(t) = core.poll_transmit() {
+        if t.dst == Destination::Udp(server) {
+            ids.push(stun::decode(&t.payload).unwrap().transaction);
+        }
+    }
+    ids
+}
+
+/// Someone who saw one of our STUN requests and spoofs the server's address cannot answer the
+/// next one: transaction ids are random (RFC 8489 §6), so neither a replayed id nor the next
+/// value of a counter is accepted. An answer with the right id still has its FINGERPRINT
+/// checked; only the intact one counts.
+#[test]
+fn forged_stun_answers_from_a_configured_server_are_dropped() {
+    let (mut sim, _) = established();
+    let now = sim.now;
+    let core = &mut sim.nodes[1].core;
+    let server: SocketAddr = "198.51.100.1:3478".parse().unwrap();
+    core.set_stun_servers(now, vec![server]);
+    let first = stun_requests(core, now, server);
+    assert_eq!(first.len(), 1);
+    core.handle_udp(now, server, &stun_response(first[0]));
+    assert_eq!(core.stats().stun_rx, 1);
+
+    let next = now + STUN_INTERVAL;
+    let second = stun_requests(core, next, server);
+    assert_eq!(second.len(), 1);
+    // What a counter-based id would have been next.
+    let mut counted = first[0];
+    let counter = u64::from_be_bytes(counted[..8].try_into().unwrap()) + 1;
+    counted[..8].copy_from_slice(&counter.to_be_bytes());
+    assert_ne!(second[0], counted);
+    assert_ne!(second[0], first[0]);
+    let mut bad_fingerprint = stun_response(second[0]);
+    *bad_fingerprint.last_mut().unwrap() ^= 1;
+    let before = core.stats();
+    for forged in [
+        stun_response(first[0]),
+        stun_response(counted),
+        bad_fingerprint,
+    ] {
+        core.handle_udp(next, server, &forged);
+    }
+    let after = core.stats();
+    assert_eq!(after.dropped_malformed - before.dropped_malformed, 3);
+    assert_eq!(after.stun_rx, 1);
+    core.handle_udp(next, server, &stun_response(second[0]));
+    assert_eq!(core.stats().stun_rx, 2);
+    assert_eq!(
+        core.nat_report().mappings,
+        vec![(server, "192.0.2.1:32853".parse().unwrap())]
+    );
 }
 
 #[test]

@@ -68,19 +68,42 @@ fn same_addr(a: SocketAddr, b: SocketAddr) -> bool {
 }
 
 impl Discovery {
-    /// Replaces the STUN servers and starts a round now. Returns whether the discovered
-    /// endpoints changed (mappings from removed servers are forgotten).
+    /// Replaces the STUN servers and, if the list changed, starts a round now. Servers that
+    /// stay keep their mappings (and any request in flight); the mappings of removed servers
+    /// are forgotten at once and the verdict re-judged without them. Returns whether the
+    /// discovered endpoints changed (never when the list is the same).
     pub(crate) fn set_servers(&mut self, now: Instant, servers: &[SocketAddr]) -> bool {
+        if self
+            .servers
+            .iter()
+            .map(|s| s.addr)
+            .eq(servers.iter().copied())
+        {
+            return false;
+        }
+        let mut old = std::mem::take(&mut self.servers);
         self.servers = servers
             .iter()
-            .map(|&addr| Server {
-                addr,
-                pending: None,
-                mapped: None,
+            .map(|&addr| match old.iter().position(|s| s.addr == addr) {
+                Some(i) => old.swap_remove(i),
+                None => Server {
+                    addr,
+                    pending: None,
+                    mapped: None,
+                },
             })
             .collect();
         self.next_round = (!self.servers.is_empty()).then_some(now);
-        self.settle()
+        if old.is_empty() {
+            // Nothing removed: the last verdict stands until the new round completes.
+            return false;
+        }
+        let mut mappings = std::mem::take(&mut self.settled.mappings);
+        mappings.retain(|(server, _)| !old.iter().any(|s| s.addr == *server));
+        let report = verdict(mappings);
+        let changed = report.endpoints != self.settled.endpoints;
+        self.settled = report;
+        changed
     }
 
     /// Asks for a round soon (a direct path failed: our mapping may have changed), unless one
@@ -156,6 +179,14 @@ impl Discovery {
         gave_up && self.settle()
     }
 
+    /// Whether a request with `transaction` to the server at `src` awaits an answer (cheap:
+    /// checked before a message is decoded).
+    pub(crate) fn expects(&self, src: SocketAddr, transaction: &TransactionId) -> bool {
+        self.servers.iter().any(|s| {
+            same_addr(s.addr, src) && s.pending.is_some_and(|p| p.transaction == *transaction)
+        })
+    }
+
     /// A decoded STUN message arrived from `src`. `None` if it answers nothing we asked
     /// (the caller drops it); otherwise whether the discovered endpoints changed.
     pub(crate) fn on_message(&mut self, src: SocketAddr, msg: &Message) -> Option<bool> {
@@ -200,30 +231,36 @@ impl Discovery {
     }
 
     fn judge(&self) -> NatReport {
-        let mappings: Vec<(SocketAddr, SocketAddr)> = self
-            .servers
-            .iter()
-            .filter_map(|s| s.mapped.map(|m| (s.addr, m)))
-            .collect();
-        let mut endpoints = Vec::new();
-        let mut hard_nat = false;
-        for v4 in [true, false] {
-            let mut family = mappings
+        verdict(
+            self.servers
                 .iter()
-                .map(|(_, m)| *m)
-                .filter(|m| matches!(m.ip(), IpAddr::V4(_)) == v4);
-            let Some(first) = family.next() else { continue };
-            if family.all(|m| m == first) {
-                endpoints.push(first);
-            } else {
-                hard_nat = true;
-            }
+                .filter_map(|s| s.mapped.map(|m| (s.addr, m)))
+                .collect(),
+        )
+    }
+}
+
+/// What `(server, mapping)` pairs mean: per address family, one mapping all servers agree
+/// on is advertised; different mappings flag a hard NAT and advertise nothing.
+fn verdict(mappings: Vec<(SocketAddr, SocketAddr)>) -> NatReport {
+    let mut endpoints = Vec::new();
+    let mut hard_nat = false;
+    for v4 in [true, false] {
+        let mut family = mappings
+            .iter()
+            .map(|(_, m)| *m)
+            .filter(|m| matches!(m.ip(), IpAddr::V4(_)) == v4);
+        let Some(first) = family.next() else { continue };
+        if family.all(|m| m == first) {
+            endpoints.push(first);
+        } else {
+            hard_nat = true;
         }
-        NatReport {
-            mappings,
-            hard_nat,
-            endpoints,
-        }
+    }
+    NatReport {
+        mappings,
+        hard_nat,
+        endpoints,
     }
 }
 
@@ -293,19 +330,7 @@ mod tests {
     #[test]
     fn agreeing_servers_give_an_endpoint_and_disagreeing_ones_flag_hard_nat() {
         let t0 = Instant::now();
-        let (a, b) = (sa("198.51.100.1:3478"), sa("198.51.100.2:3478"));
-        let mut d = Discovery::default();
-        d.set_servers(t0, &[a, b]);
-        let mut n = 0u8;
-        let mut out = Vec::new();
-        d.handle_timeout(
-            t0,
-            || {
-                n += 1;
-                [n; 12]
-            },
-            &mut out,
-        );
+        let (mut d, a, b) = two_servers_asked(t0);
         // A response from the wrong address is not an answer.
         assert_eq!(d.on_message(b, &success([1; 12], "203.0.113.1:7000")), None);
         // The first answer alone is not judged: the round is still open.
@@ -327,7 +352,7 @@ mod tests {
             }
         );
         // Next round both agree: the mapping is advertised.
-        out.clear();
+        let mut out = Vec::new();
         d.handle_timeout(t0 + STUN_INTERVAL, || [9; 12], &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(
@@ -340,5 +365,75 @@ mod tests {
         );
         assert_eq!(d.report().endpoints, vec![sa("203.0.113.1:7000")]);
         assert!(!d.report().hard_nat);
+    }
+
+    /// Two servers `(discovery, a, b)`, asked at `t0` with transactions `[1; 12]` and
+    /// `[2; 12]`.
+    fn two_servers_asked(t0: Instant) -> (Discovery, SocketAddr, SocketAddr) {
+        let (a, b) = (sa("198.51.100.1:3478"), sa("198.51.100.2:3478"));
+        let mut d = Discovery::default();
+        d.set_servers(t0, &[a, b]);
+        let mut out = Vec::new();
+        let mut n = 0u8;
+        let mut tx = || {
+            n += 1;
+            [n; 12]
+        };
+        d.handle_timeout(t0, &mut tx, &mut out);
+        assert_eq!(out.len(), 2);
+        (d, a, b)
+    }
+
+    /// Two servers that disagreed, answered: `(discovery, a, b)` at `t0`.
+    fn hard_nat_round(t0: Instant) -> (Discovery, SocketAddr, SocketAddr) {
+        let (mut d, a, b) = two_servers_asked(t0);
+        d.on_message(a, &success([1; 12], "203.0.113.1:7000"));
+        d.on_message(b, &success([2; 12], "203.0.113.1:7001"));
+        assert!(d.hard_nat());
+        (d, a, b)
+    }
+
+    /// Setting the same servers again changes nothing: no new round, nothing withdrawn.
+    /// Removing one forgets its mapping at once; adding one keeps the others' mappings.
+    #[test]
+    fn changing_servers_keeps_the_mappings_of_those_that_stay() {
+        let t0 = Instant::now();
+        let (mut d, a, b) = hard_nat_round(t0);
+        let before = d.report();
+        assert!(!d.set_servers(t0 + Duration::from_secs(1), &[a, b]));
+        assert_eq!(d.report(), before);
+        assert_eq!(d.poll_timeout(), Some(t0 + STUN_INTERVAL));
+
+        // Without the disagreeing server, a's mapping is advertised.
+        let t1 = t0 + Duration::from_secs(2);
+        assert!(d.set_servers(t1, &[a]));
+        let only_a = NatReport {
+            mappings: vec![(a, sa("203.0.113.1:7000"))],
+            hard_nat: false,
+            endpoints: vec![sa("203.0.113.1:7000")],
+        };
+        assert_eq!(d.report(), only_a);
+        assert_eq!(d.poll_timeout(), Some(t1));
+
+        // A new server is asked at once; a's mapping stays advertised meanwhile.
+        let c = sa("198.51.100.3:3478");
+        assert!(!d.set_servers(t1, &[a, c]));
+        assert_eq!(d.report(), only_a);
+        let mut out = Vec::new();
+        d.handle_timeout(t1, || [5; 12], &mut out);
+        let asked: Vec<SocketAddr> = out.iter().map(|r| r.server).collect();
+        assert_eq!(asked, vec![a, c]);
+        // Both answers agree with what is advertised: no change to publish.
+        for server in [a, c] {
+            let answer = success([5; 12], "203.0.113.1:7000");
+            assert_eq!(d.on_message(server, &answer), Some(false));
+        }
+        assert_eq!(d.report().endpoints, vec![sa("203.0.113.1:7000")]);
+        assert_eq!(d.report().mappings.len(), 2);
+
+        // No servers left: nothing discovered is advertised.
+        assert!(d.set_servers(t1, &[]));
+        assert_eq!(d.report(), NatReport::default());
+        assert_eq!(d.poll_timeout(), None);
     }
 }

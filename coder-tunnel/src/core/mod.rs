@@ -15,6 +15,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use ipnet::{IpNet, Ipv6Net};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
 use uuid::Uuid;
 
 pub use discovery::{NatReport, STUN_ATTEMPTS, STUN_INTERVAL, STUN_MIN_GAP, STUN_RTO};
@@ -62,10 +64,25 @@ pub struct CoreConfig {
     /// Base of the 24-bit session indices and probe transaction ids (random in production,
     /// fixed in tests).
     pub seed: u32,
+    /// Seed of the core's ChaCha20 random generator, which draws STUN transaction ids (96
+    /// random bits each, RFC 8489 §6): from the OS in production, fixed in tests so
+    /// simulations repeat exactly.
+    pub rng_seed: RngSeed,
     /// WireGuard persistent keepalive in seconds.
     pub persistent_keepalive: Option<u16>,
     /// `as_of` of our first node record, in UNIX milliseconds.
     pub as_of_base: u64,
+}
+
+/// The seed of a core's random generator ([`CoreConfig::rng_seed`]). Its `Debug` shows no
+/// bytes: whoever knows the seed can predict every STUN transaction id.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RngSeed(pub [u8; 32]);
+
+impl std::fmt::Debug for RngSeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RngSeed(..)")
+    }
 }
 
 /// Where a datagram came from (and where replies to it go).
@@ -105,6 +122,8 @@ pub struct Core {
     next_limiter_reset: Instant,
     next_index: u32,
     next_tx: u64,
+    /// STUN transaction ids.
+    rng: ChaCha20Rng,
     last_as_of: u64,
     stats: Stats,
 }
@@ -133,6 +152,7 @@ impl Core {
         Self {
             next_index: config.seed & 0x00ff_ffff,
             next_tx: u64::from(config.seed) << 32,
+            rng: ChaCha20Rng::from_seed(config.rng_seed.0),
             last_as_of: config.as_of_base,
             config,
             limiter,
@@ -236,8 +256,9 @@ impl Core {
     }
 
     /// The STUN servers to discover our public mapping with (normally the home relay's STUN
-    /// port; two or more let us detect a hard NAT). Starts a round now; discovered endpoints
-    /// are advertised along with the local ones.
+    /// port; two or more let us detect a hard NAT). Starts a round now if the list changed
+    /// (servers that stay keep their mappings; those of removed ones are withdrawn at once);
+    /// discovered endpoints are advertised along with the local ones.
     pub fn set_stun_servers(&mut self, now: Instant, servers: Vec<SocketAddr>) {
         if self.discovery.set_servers(now, &servers) {
             self.refresh_endpoints(now);
@@ -398,13 +419,17 @@ impl Core {
         }
         let key = node.key;
         let is_new = !self.peers.contains_key(&key);
-        let mut peer = match self.peers.remove(&key) {
-            Some(p) => p,
-            None => self.new_peer(now, key, PathManager::new(self.config.block_direct)),
+        // An update keeps the peer's slot (the tie-break among equal prefixes).
+        let (slot, mut peer) = match self.peers.take(&key) {
+            Some((slot, p)) => (Some(slot), p),
+            None => (
+                None,
+                self.new_peer(now, key, PathManager::new(self.config.block_direct)),
+            ),
         };
         if let Some(old) = &peer.node {
             if old.as_of > node.as_of {
-                self.peers.insert(peer);
+                self.peers.insert_at(slot, peer);
                 return;
             }
             self.by_probe.remove(&old.probe_key);
@@ -429,7 +454,7 @@ impl Core {
         self.by_probe.insert(node.probe_key, key);
         self.by_id.insert(id, key);
         peer.node = Some(node);
-        self.peers.insert(peer);
+        self.peers.insert_at(slot, peer);
         if is_new && !self.dialed.contains(&id) {
             // We are the destination: tell the source it may handshake now, or once our relay
             // connection is up (an initiation relayed before we are logged in would be lost
@@ -519,7 +544,7 @@ impl Core {
                 }
             }
             Out::Tunnel(off, len, src) => {
-                if peer.owns(src) {
+                if self.peers.routes(slot, src) {
                     if off != 0 {
                         buf.copy_within(off..off + len, 0);
                     }
@@ -604,9 +629,12 @@ impl Core {
     }
 
     /// A STUN message on our UDP socket: an answer to one of our Binding requests, or dropped.
+    /// Only a message from a server we await, with that request's transaction id, is decoded
+    /// (and its FINGERPRINT checked): anything else is dropped after a look at its header.
     fn handle_stun(&mut self, now: Instant, src: SocketAddr, datagram: &[u8]) {
-        let answered = stun::decode(datagram)
-            .ok()
+        let answered = stun::peek_transaction(datagram)
+            .filter(|tx| self.discovery.expects(src, tx))
+            .and_then(|_| stun::decode(datagram).ok())
             .and_then(|msg| self.discovery.on_message(src, &msg));
         match answered {
             Some(changed) => {
@@ -625,9 +653,14 @@ impl Core {
             return;
         }
         let mut requests = std::mem::take(&mut self.stun_requests);
+        let rng = &mut self.rng;
         let changed = self.discovery.handle_timeout(
             now,
-            || next_tx_id(&mut self.next_tx, self.config.seed),
+            || {
+                let mut id = stun::TransactionId::default();
+                rng.fill_bytes(&mut id);
+                id
+            },
             &mut requests,
         );
         for r in requests.drain(..) {
@@ -801,8 +834,14 @@ impl Core {
         self.push_transmit(dst, buf);
     }
 
+    /// A probe transaction id: a counter, then the core's seed. Probes are sealed, so a
+    /// predictable id gives an attacker nothing (STUN ids, which are not, are random).
     fn next_tx_id(&mut self) -> TxId {
-        next_tx_id(&mut self.next_tx, self.config.seed)
+        self.next_tx = self.next_tx.wrapping_add(1);
+        let mut id = [0u8; 12];
+        id[..8].copy_from_slice(&self.next_tx.to_be_bytes());
+        id[8..].copy_from_slice(&self.config.seed.to_be_bytes());
+        id
     }
 
     /// When to call [`Core::handle_timeout`] next.
@@ -960,15 +999,6 @@ fn route(peer: &Peer, relay_connected: bool) -> Option<Destination> {
         PathKind::Relay if peer.relay && relay_connected => Some(Destination::Relay(peer.key)),
         PathKind::Relay => peer.path.first_candidate().map(Destination::Udp),
     }
-}
-
-/// A probe or STUN transaction id: a counter, then the core's seed.
-fn next_tx_id(counter: &mut u64, seed: u32) -> TxId {
-    *counter = counter.wrapping_add(1);
-    let mut id = [0u8; 12];
-    id[..8].copy_from_slice(&counter.to_be_bytes());
-    id[8..].copy_from_slice(&seed.to_be_bytes());
-    id
 }
 
 /// A session call's result with the borrow released: offsets into the buffer.

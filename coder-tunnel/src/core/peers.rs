@@ -5,6 +5,10 @@
 //! every packet makes (session index on receive, inner destination on send) are remembered in
 //! one-entry caches that are checked against the peer before use, so a cache can only ever
 //! save a lookup, never return a peer the slow path would not.
+//!
+//! Inner addresses route as WireGuard's cryptokey routing does: the peer with the longest
+//! allowed prefix containing the address wins (the lowest slot among equals), and a peer may
+//! only send from addresses that route to it.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -66,10 +70,29 @@ impl Peer {
         }
     }
 
-    /// Whether the peer owns (routes, may send from) `ip`.
+    /// Whether one of the peer's allowed networks contains `ip` (another peer's longer prefix
+    /// may still route it: see [`PeerTable::routes`]).
     pub(super) fn owns(&self, ip: IpAddr) -> bool {
         self.allowed.iter().any(|n| n.contains(&ip))
     }
+
+    /// The longest of the peer's allowed prefixes that contains `ip`.
+    fn prefix_for(&self, ip: IpAddr) -> Option<u8> {
+        self.allowed
+            .iter()
+            .filter(|n| n.contains(&ip))
+            .map(IpNet::prefix_len)
+            .max()
+    }
+}
+
+/// Whether two peers' allowed networks share an address.
+fn overlap(a: &Peer, b: &Peer) -> bool {
+    a.allowed.iter().any(|x| {
+        b.allowed
+            .iter()
+            .any(|y| x.contains(&y.network()) || y.contains(&x.network()))
+    })
 }
 
 /// Slots of peers with lookups by key and session index.
@@ -82,6 +105,8 @@ pub(super) struct PeerTable {
     last_index: Option<(u32, Slot)>,
     /// The last inner destination resolved on send.
     last_ip: Option<(IpAddr, Slot)>,
+    /// Some peers' allowed networks overlap, so owning an address is not routing it.
+    overlapping: bool,
 }
 
 impl PeerTable {
@@ -89,30 +114,52 @@ impl PeerTable {
         self.by_key.len()
     }
 
-    /// Adds a peer (replacing none: remove an old one with the same key first).
+    /// Adds a peer in the first free slot (replacing none: remove an old one with the same key
+    /// first).
     pub(super) fn insert(&mut self, peer: Peer) -> Slot {
-        let slot = match self.slots.iter().position(Option::is_none) {
+        self.insert_at(None, peer)
+    }
+
+    /// Adds a peer in slot `preferred` if that is free, else in the first free one: an
+    /// updated peer goes back where [`Self::take`] found it, keeping its place among others.
+    pub(super) fn insert_at(&mut self, preferred: Option<Slot>, peer: Peer) -> Slot {
+        let free = preferred
+            .filter(|&s| self.slots.get(s).is_some_and(Option::is_none))
+            .or_else(|| self.slots.iter().position(Option::is_none));
+        let slot = match free {
             Some(free) => free,
             None => {
                 self.slots.push(None);
                 self.slots.len() - 1
             }
         };
+        let overlaps = self.iter().any(|p| overlap(p, &peer));
+        self.overlapping |= overlaps;
         self.by_key.insert(peer.key, slot);
         self.by_index.insert(peer.index, slot);
         self.slots[slot] = Some(peer);
-        // A new peer may own the cached destination first.
+        // A new peer may route the cached destination by a longer prefix.
         self.last_ip = None;
         slot
     }
 
     pub(super) fn remove(&mut self, key: &NodePublic) -> Option<Peer> {
+        Some(self.take(key)?.1)
+    }
+
+    /// Removes a peer, to update it and [`Self::insert_at`] the same slot.
+    pub(super) fn take(&mut self, key: &NodePublic) -> Option<(Slot, Peer)> {
         let slot = self.by_key.remove(key)?;
         let peer = self.slots.get_mut(slot)?.take()?;
         self.by_index.remove(&peer.index);
         self.last_index = None;
         self.last_ip = None;
-        Some(peer)
+        let peers: Vec<&Peer> = self.iter().collect();
+        self.overlapping = peers
+            .iter()
+            .enumerate()
+            .any(|(i, a)| peers[i + 1..].iter().any(|b| overlap(a, b)));
+        Some((slot, peer))
     }
 
     pub(super) fn slot(&self, key: &NodePublic) -> Option<Slot> {
@@ -156,7 +203,8 @@ impl PeerTable {
         Some(slot)
     }
 
-    /// The peer that routes `ip` (cached; see [`Self::find_ip`]).
+    /// The peer that routes `ip` (cached; see [`Self::find_ip`]). The cache is cleared
+    /// whenever a peer is added or removed, the only ways allowed networks change.
     pub(super) fn slot_for_ip(&mut self, ip: IpAddr) -> Option<Slot> {
         if let Some((cached, slot)) = self.last_ip
             && cached == ip
@@ -169,11 +217,28 @@ impl PeerTable {
         Some(slot)
     }
 
-    /// The first peer, in slot order, whose allowed networks contain `ip`.
+    /// The peer with the longest allowed prefix containing `ip`; the lowest slot among equals.
     pub(super) fn find_ip(&self, ip: IpAddr) -> Option<Slot> {
-        self.slots
-            .iter()
-            .position(|p| p.as_ref().is_some_and(|p| p.owns(ip)))
+        let mut best: Option<(u8, Slot)> = None;
+        for (slot, peer) in self.slots.iter().enumerate() {
+            let Some(len) = peer.as_ref().and_then(|p| p.prefix_for(ip)) else {
+                continue;
+            };
+            if best.is_none_or(|(b, _)| len > b) {
+                best = Some((len, slot));
+            }
+        }
+        best.map(|(_, slot)| slot)
+    }
+
+    /// Whether `ip` routes to the peer in `slot`: the source check for what it sends. Without
+    /// overlapping networks (the usual case) that is a look at the peer's own list.
+    pub(super) fn routes(&self, slot: Slot, ip: IpAddr) -> bool {
+        if self.overlapping {
+            self.find_ip(ip) == Some(slot)
+        } else {
+            self.at(slot).is_some_and(|p| p.owns(ip))
+        }
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = &Peer> {
@@ -198,6 +263,10 @@ mod tests {
     use crate::wg::{BoringtunSession, WgClock, WgRateLimiter};
 
     fn peer(seed: u8, index: u32, allowed: &str) -> Peer {
+        peer_with(seed, index, &[allowed])
+    }
+
+    fn peer_with(seed: u8, index: u32, allowed: &[&str]) -> Peer {
         let now = Instant::now();
         let own = NodeKey::from_bytes([1; 32]);
         let key = NodeKey::from_bytes([seed; 32]).public();
@@ -205,8 +274,47 @@ mod tests {
         let session = BoringtunSession::new(&own, key, index, None, &limiter, now);
         let path = PathManager::fixed("127.0.0.1:1".parse().unwrap());
         let mut peer = Peer::new(key, Box::new(session), index, path);
-        peer.allowed = vec![allowed.parse().unwrap()];
+        peer.allowed = allowed.iter().map(|a| a.parse().unwrap()).collect();
         peer
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    /// With overlapping allowed networks the longest prefix routes, whichever slot holds it,
+    /// and a peer may not send from an address a longer prefix gives to another peer.
+    #[test]
+    fn overlapping_networks_route_by_longest_prefix() {
+        let mut table = PeerTable::default();
+        let wide = peer_with(2, 1, &["10.0.0.0/8", "fd00::/64"]);
+        let narrow = peer_with(3, 2, &["10.1.0.0/16", "fd00::5/128"]);
+        let (wide_key, narrow_key) = (wide.key, narrow.key);
+        assert_eq!(table.insert(wide), 0);
+        assert_eq!(table.insert(narrow), 1);
+        for (addr, slot) in [
+            ("10.1.2.3", 1),
+            ("10.2.0.1", 0),
+            ("fd00::5", 1),
+            ("fd00::6", 0),
+        ] {
+            assert_eq!(table.find_ip(ip(addr)), Some(slot), "{addr}");
+            assert_eq!(table.slot_for_ip(ip(addr)), Some(slot), "{addr}");
+            assert!(table.routes(slot, ip(addr)), "{addr}");
+            assert!(!table.routes(1 - slot, ip(addr)), "{addr}");
+        }
+        assert_eq!(table.find_ip(ip("192.0.2.1")), None);
+        // Updating the wide peer keeps its slot; the narrow one still wins its addresses.
+        let (slot, wide) = table.take(&wide_key).unwrap();
+        assert_eq!(table.slot_for_ip(ip("10.2.0.1")), None);
+        assert_eq!(table.insert_at(Some(slot), wide), 0);
+        assert_eq!(table.slot_for_ip(ip("10.1.2.3")), Some(1));
+        assert_eq!(table.slot_for_ip(ip("10.2.0.1")), Some(0));
+        // Without the narrow peer the wide one routes (and may send from) everything it owns.
+        table.remove(&narrow_key).unwrap();
+        assert_eq!(table.slot_for_ip(ip("10.1.2.3")), Some(0));
+        assert!(table.routes(0, ip("10.1.2.3")));
+        assert!(!table.overlapping);
     }
 
     /// A cached lookup never outlives its peer: a new peer in the same slot does not inherit

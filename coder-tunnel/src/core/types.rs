@@ -88,6 +88,9 @@ pub struct Stats {
     pub dropped_malformed: u64,
     /// Dropped: larger than any packet we handle.
     pub dropped_oversized: u64,
+    /// Dropped by the driver: datagrams of a coalesced (UDP GRO) receive that did not fit its
+    /// receive buffer. Always 0 from the sans-IO core itself.
+    pub dropped_truncated: u64,
     /// Dropped: a peer we do not know.
     pub dropped_unknown_peer: u64,
     /// Dropped: failed authentication or replay.

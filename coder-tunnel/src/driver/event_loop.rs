@@ -159,6 +159,7 @@ impl Loop {
                 let mut stats = self.core.stats();
                 stats.udp_send_calls = self.tx.calls();
                 stats.udp_recv_calls = self.rx.calls;
+                stats.dropped_truncated = self.rx.truncated;
                 let _ = reply.send(stats);
             }
             Command::Diagnostics(reply) => {

@@ -15,20 +15,22 @@ use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
 /// One receive: `len` bytes from `src`, datagrams of `segment` bytes each (the last may be
-/// shorter).
+/// shorter), and `dropped` more datagrams that did not fit the buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Received {
     pub(super) len: usize,
     pub(super) src: SocketAddr,
     pub(super) segment: usize,
+    pub(super) dropped: usize,
 }
 
 impl Received {
     /// The datagrams of this receive within `buf` (an empty datagram is one empty slice).
     pub(super) fn datagrams<'a>(&self, buf: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
         let all = &buf[..self.len];
+        let empty_datagram = all.is_empty() && self.dropped == 0;
         all.chunks(self.segment.max(1))
-            .chain(all.is_empty().then_some(all))
+            .chain(empty_datagram.then_some(all))
     }
 }
 
@@ -63,6 +65,7 @@ impl GroReceiver {
                 len,
                 src,
                 segment: len,
+                dropped: 0,
             });
         }
         loop {
@@ -82,6 +85,7 @@ impl GroReceiver {
                 len,
                 src,
                 segment: len,
+                dropped: 0,
             });
         }
         let cmsg = &mut self.cmsg;
@@ -99,27 +103,24 @@ fn enable(udp: &UdpSocket) -> bool {
     }
 }
 
-/// One `recvmsg` with the `UDP_GRO` control message parsed.
+/// One `recvmsg` with the `UDP_GRO` control message parsed. `MSG_TRUNC` makes the kernel
+/// report the coalesced length even when `buf` holds less, so a receive that did not fit
+/// still delivers its whole datagrams and counts the rest ([`fit`]).
 fn recv_coalesced(udp: &UdpSocket, buf: &mut [u8], cmsg: &mut [u8]) -> io::Result<Received> {
+    let cap = buf.len();
     let mut iov = [io::IoSliceMut::new(buf)];
     let msg = recvmsg::<SockaddrStorage>(
         udp.as_raw_fd(),
         &mut iov,
         Some(cmsg),
-        MsgFlags::MSG_DONTWAIT,
+        MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_TRUNC,
     )
     .map_err(io::Error::from)?;
-    if msg.flags.contains(MsgFlags::MSG_TRUNC) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "UDP receive truncated",
-        ));
-    }
-    let len = msg.bytes;
-    let mut segment = len;
+    let full = msg.bytes;
+    let mut segment = full;
     for c in msg.cmsgs().map_err(io::Error::from)? {
         if let ControlMessageOwned::UdpGroSegments(size) = c {
-            segment = usize::try_from(size).unwrap_or(len);
+            segment = usize::try_from(size).unwrap_or(full);
         }
     }
     let src = msg
@@ -127,7 +128,25 @@ fn recv_coalesced(udp: &UdpSocket, buf: &mut [u8], cmsg: &mut [u8]) -> io::Resul
         .as_ref()
         .and_then(socket_addr)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no source address"))?;
-    Ok(Received { len, src, segment })
+    let (len, dropped) = fit(full, segment, cap);
+    Ok(Received {
+        len,
+        src,
+        segment,
+        dropped,
+    })
+}
+
+/// What a `cap`-byte buffer holds of a receive of `full` bytes cut in `segment`-byte
+/// datagrams: the bytes of the datagrams that fit whole, and how many datagrams did not (a
+/// datagram cut short is one of those: it is lost, not delivered in part).
+fn fit(full: usize, segment: usize, cap: usize) -> (usize, usize) {
+    if full <= cap {
+        return (full, 0);
+    }
+    let segment = segment.max(1);
+    let whole = cap / segment;
+    (whole * segment, full.div_ceil(segment) - whole)
 }
 
 fn socket_addr(addr: &SockaddrStorage) -> Option<SocketAddr> {
@@ -145,6 +164,51 @@ mod tests {
 
     use super::super::gso::GsoBatch;
     use super::*;
+
+    /// A receive that fits is delivered whole; one that does not keeps the datagrams that fit
+    /// whole and counts the others, the one cut short included.
+    #[test]
+    fn truncated_receives_keep_whole_datagrams_and_count_the_rest() {
+        // 64 datagrams of 1452 bytes, the last 100: 91,576 bytes.
+        let full = 63 * 1452 + 100;
+        assert_eq!(fit(full, 1452, 64 * 2048), (full, 0));
+        assert_eq!(fit(full, 1452, full), (full, 0));
+        // 65,536 bytes hold 45 datagrams and 196 bytes of the 46th.
+        assert_eq!(fit(full, 1452, 65_536), (45 * 1452, 19));
+        // The buffer ends exactly between two datagrams.
+        assert_eq!(fit(full, 1452, 10 * 1452), (10 * 1452, 54));
+        // A single datagram larger than the buffer is lost whole.
+        assert_eq!(fit(3000, 3000, 2048), (0, 1));
+        // No data at all is one empty datagram, delivered.
+        assert_eq!(fit(0, 0, 2048), (0, 0));
+    }
+
+    /// A coalesced receive larger than the buffer: the kernel reports the full length, the
+    /// datagrams that fit whole arrive intact and the rest are counted.
+    #[tokio::test]
+    async fn a_batch_larger_than_the_buffer_keeps_what_fits() {
+        let tx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let rx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let mut gro = GroReceiver::new(&rx, true);
+        if !cfg!(target_os = "linux") || !gro.enabled() {
+            eprintln!("skipped: no UDP GRO on this kernel");
+            return;
+        }
+        let mut batch = GsoBatch::new(true);
+        let sent: Vec<Vec<u8>> = (0..40u32)
+            .map(|i| (0..1200).map(|j| (i * 3 + j) as u8).collect())
+            .collect();
+        for d in &sent {
+            batch.push(&tx, rx.local_addr().unwrap(), d).await;
+        }
+        batch.flush(&tx).await;
+        // 10,000 bytes: 8 whole datagrams and 400 bytes of the 9th.
+        let mut buf = vec![0u8; 10_000];
+        let r = gro.recv(&rx, &mut buf).await.unwrap();
+        let got: Vec<Vec<u8>> = r.datagrams(&buf).map(<[u8]>::to_vec).collect();
+        assert_eq!(got, sent[..8]);
+        assert_eq!(r.dropped, 32);
+    }
 
     /// A GSO batch of 40 datagrams (the last one short) arrives as whole datagrams with their
     /// contents and order intact, in a single receive on Linux.

@@ -1,15 +1,17 @@
 //! UDP send batching: consecutive datagrams of one size to one address leave in a single
 //! `sendmsg` with Linux's `UDP_SEGMENT` (UDP GSO); the kernel cuts them apart again (on loopback,
 //! at the receiving socket), so the per-datagram cost of the send path is paid once per batch.
-//! Where the kernel refuses (or off Linux), the batch falls back to one `send_to` per datagram
-//! and GSO stays off for the socket. On by default ([`super::TunnelConfig::udp_gso`]); the
-//! receiving side is [`super::gro`].
+//! Where the kernel refuses, the refused batch goes out through `sendmmsg` ([`super::mmsg`])
+//! and GSO stays off: [`super::udp`] then sends with `sendmmsg` only. On by default
+//! ([`super::TunnelConfig::udp_gso`]); the receiving side is [`super::gro`].
 
 use std::io;
 use std::net::SocketAddr;
 
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
+
+use super::mmsg::MmsgSender;
 
 /// The kernel's `UDP_MAX_SEGMENTS` on older kernels.
 const MAX_SEGMENTS: usize = 64;
@@ -43,9 +45,9 @@ impl GsoBatch {
         }
     }
 
-    /// Whether batches go out as one `sendmsg` (false once the kernel refused).
-    #[cfg(test)]
-    fn enabled(&self) -> bool {
+    /// Whether batches go out as one `sendmsg` (false off 64-bit Linux and once the kernel
+    /// refused).
+    pub(super) fn enabled(&self) -> bool {
         self.enabled
     }
 
@@ -83,17 +85,26 @@ impl GsoBatch {
         if self.count == 1 {
             send_one(udp, &self.buf, dst).await;
         } else if let Err(e) = send_segmented(udp, &self.buf, self.seg, dst).await {
-            tracing::debug!(%dst, error = %e, "UDP GSO refused; sending datagrams one by one");
+            tracing::debug!(%dst, error = %e, "UDP GSO refused; batching with sendmmsg");
             self.enabled = false;
-            for d in self.buf.chunks(self.seg) {
-                self.calls += 1;
-                send_one(udp, d, dst).await;
-            }
+            // The refused call is counted above; the datagrams leave in sendmmsg calls.
+            self.calls += send_unsegmented(udp, &self.buf, self.seg, dst).await - 1;
         }
         self.buf.clear();
         self.count = 0;
         self.short_tail = false;
     }
+}
+
+/// Sends `buf` as the `seg`-byte datagrams a refused GSO send held, with `sendmmsg`; returns
+/// the system calls made.
+async fn send_unsegmented(udp: &UdpSocket, buf: &[u8], seg: usize, dst: SocketAddr) -> u64 {
+    let mut mmsg = MmsgSender::default();
+    for d in buf.chunks(seg.max(1)) {
+        mmsg.push(udp, dst, d.to_vec(), drop).await;
+    }
+    mmsg.flush(udp, drop).await;
+    mmsg.calls
 }
 
 async fn send_one(udp: &UdpSocket, payload: &[u8], dst: SocketAddr) {
@@ -145,6 +156,27 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    /// What a refused GSO batch falls back to: its datagrams, cut at the segment size, leave
+    /// in one `sendmmsg` and arrive intact and in order.
+    #[tokio::test]
+    async fn a_refused_batch_leaves_in_one_sendmmsg() {
+        let tx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let rx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let sent: Vec<Vec<u8>> = (0..20u32)
+            .map(|i| {
+                let len = if i == 19 { 300 } else { 1200 };
+                (0..len).map(|j| (i * 5 + j) as u8).collect()
+            })
+            .collect();
+        let calls = send_unsegmented(&tx, &sent.concat(), 1200, rx.local_addr().unwrap()).await;
+        assert_eq!(calls, 1);
+        let mut buf = vec![0u8; 2048];
+        for want in &sent {
+            let (n, _) = rx.recv_from(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], want.as_slice());
+        }
+    }
 
     /// Mixed sizes and destinations arrive intact and in order per destination. Read per
     /// round so the receiver's default buffer never overflows.

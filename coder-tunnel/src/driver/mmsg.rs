@@ -108,12 +108,20 @@ impl MmsgSender {
     }
 }
 
+/// One datagram of a `recvmmsg`: which receive slot holds it, its length and its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slotted {
+    slot: usize,
+    len: usize,
+    src: SocketAddr,
+}
+
 /// Datagrams taken by one `recvmmsg`.
 #[derive(Debug)]
 pub(super) struct MmsgReceiver {
     buf: Vec<u8>,
-    /// `(length, source)` of each datagram of the last receive, in slot order.
-    received: Vec<(usize, SocketAddr)>,
+    /// The datagrams of the last receive that had a usable source, in slot order.
+    received: Vec<Slotted>,
 }
 
 impl Default for MmsgReceiver {
@@ -155,12 +163,8 @@ impl MmsgReceiver {
                 None,
             )
             .map_err(io::Error::from)?;
-            for msg in results {
-                // Receives on an unconnected UDP socket always carry the source.
-                if let Some(src) = msg.address.as_ref().and_then(std_addr) {
-                    received.push((msg.bytes, src));
-                }
-            }
+            let results = results.map(|msg| (msg.bytes, msg.address.as_ref().and_then(std_addr)));
+            keep_addressed(results, received);
             Ok(())
         })?;
         Ok(self.received.len())
@@ -168,11 +172,36 @@ impl MmsgReceiver {
 
     /// The datagrams of the last receive with their sources.
     pub(super) fn datagrams(&self) -> impl Iterator<Item = (SocketAddr, &[u8])> {
-        self.buf
-            .chunks(SLOT)
-            .zip(&self.received)
-            .map(|(slot, (len, src))| (*src, &slot[..*len]))
+        slotted_datagrams(&self.buf, &self.received)
     }
+}
+
+/// Records `(length, source)` of each received message, in slot order, keeping its slot
+/// number; a message whose source is not an IP socket address is skipped (receives on an
+/// unconnected UDP socket always carry one, so this is defensive), without shifting the
+/// slots of the ones after it.
+fn keep_addressed(
+    results: impl Iterator<Item = (usize, Option<SocketAddr>)>,
+    out: &mut Vec<Slotted>,
+) {
+    out.extend(results.enumerate().filter_map(|(slot, (len, src))| {
+        Some(Slotted {
+            slot,
+            len,
+            src: src?,
+        })
+    }));
+}
+
+/// Each kept datagram's source and bytes, read from its own slot of `buf`.
+fn slotted_datagrams<'a>(
+    buf: &'a [u8],
+    received: &'a [Slotted],
+) -> impl Iterator<Item = (SocketAddr, &'a [u8])> + 'a {
+    received.iter().map(move |d| {
+        let start = d.slot * SLOT;
+        (d.src, &buf[start..start + d.len.min(SLOT)])
+    })
 }
 
 /// The standard form of an IPv4 or IPv6 socket address.
@@ -188,6 +217,30 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    /// A message without a usable source in the middle of a receive is left out, and the
+    /// ones after it still read their own slots.
+    #[test]
+    fn a_skipped_message_does_not_shift_later_slots() {
+        let mut buf = vec![0u8; 4 * SLOT];
+        for (i, slot) in buf.chunks_mut(SLOT).enumerate() {
+            slot[..3].fill(b'a' + i as u8);
+        }
+        let (a, b): (SocketAddr, SocketAddr) = (
+            "192.0.2.1:1".parse().unwrap(),
+            "[2001:db8::2]:2".parse().unwrap(),
+        );
+        let mut received = Vec::new();
+        keep_addressed(
+            [(3, Some(a)), (2, None), (3, Some(b)), (1, Some(a))].into_iter(),
+            &mut received,
+        );
+        let got: Vec<(SocketAddr, &[u8])> = slotted_datagrams(&buf, &received).collect();
+        assert_eq!(
+            got,
+            vec![(a, &b"aaa"[..]), (b, &b"ccc"[..]), (a, &b"d"[..])]
+        );
+    }
 
     /// 150 datagrams of mixed sizes, an empty one and an oversized one among them, go out in
     /// full batches and arrive intact, in order, in batched receives; the oversized one

@@ -27,7 +27,7 @@ pub use tcp::{TcpListener, TcpStream};
 use crate::Error;
 use crate::addr::{ServicePrefix, host_net};
 use crate::coord::{Node, PeerUpdate};
-use crate::core::{Core, CoreConfig, PeerDiagnostics, Stats};
+use crate::core::{Core, CoreConfig, PeerDiagnostics, RngSeed, Stats};
 use crate::keys::{NodeKey, NodePublic};
 use crate::netstack::{Netstack, NetstackConfig, RecoveryStats, is_echo_reply};
 use crate::path::PathKind;
@@ -53,9 +53,12 @@ pub struct TunnelConfig {
     /// STUN servers (UDP) to learn our public mapping from, through the same socket: normally
     /// the home relay's host at its `RelayNode::stun_port` (the `relay` example answers STUN
     /// on its own port). Asked at start, every [`crate::core::STUN_INTERVAL`] and after a direct
-    /// path fails; the mapping is advertised once every server agrees on it. With two or more
-    /// servers a NAT that maps by destination is detected ([`Stats::hard_nat`]) and its
-    /// mapping not advertised. Empty by default.
+    /// path fails. A round is judged once every server has answered or given up (after
+    /// [`crate::core::STUN_ATTEMPTS`] unanswered requests); servers that gave up are left
+    /// out, so one answering server is enough. Per address family, the mapping is advertised
+    /// when all servers that answered report the same one; if they report different ones the
+    /// NAT maps by destination ([`Stats::hard_nat`], needs two or more answering servers) and
+    /// that family's mapping is not advertised. Empty by default.
     pub stun_servers: Vec<SocketAddr>,
     /// Relay WebSocket URL (`ws://host:port/relay`) and region id.
     pub relay: Option<(String, u16)>,
@@ -71,8 +74,8 @@ pub struct TunnelConfig {
     /// datagrams to one address leave as one `sendmsg` with `UDP_SEGMENT` (GSO). Receives: the
     /// socket sets `UDP_GRO`, so a peer's GSO batch (on loopback) or a NIC-coalesced run arrives
     /// in one `recvmsg` and is split by its segment size. Where the kernel refuses either, that
-    /// side falls back to one datagram per system call. Turn it off for one datagram per
-    /// `send_to` and per `recv_from`.
+    /// side falls back to `sendmmsg`/`recvmmsg`, up to 64 separate datagrams per system call,
+    /// which is also what turning it off gives.
     ///
     /// It was opt-in while a smoltcp 0.14 receive bug made GSO's burstier timing lose the tail
     /// of downloads from wireguard-go (the last 8-20 bytes of 1 MiB in about 1 run of 6;
@@ -166,6 +169,8 @@ impl Tunnel {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
+        let mut rng_seed = [0u8; 32];
+        OsRng.fill_bytes(&mut rng_seed);
         let mut core = Core::new(
             CoreConfig {
                 id: config.id,
@@ -175,6 +180,7 @@ impl Tunnel {
                 home_relay: config.relay.as_ref().map_or(0, |(_, r)| *r),
                 block_direct: config.block_direct,
                 seed: OsRng.next_u32(),
+                rng_seed: RngSeed(rng_seed),
                 persistent_keepalive: config.persistent_keepalive,
                 as_of_base,
             },

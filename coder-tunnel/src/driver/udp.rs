@@ -13,10 +13,14 @@ use tokio::net::UdpSocket;
 use super::gro::{GroReceiver, Received};
 use super::gso::GsoBatch;
 use super::mmsg::{MmsgReceiver, MmsgSender};
+use crate::buf::PACKET_BUF;
 use crate::core::Core;
 
-/// Largest coalesced GRO receive.
-const GRO_BUF: usize = 65_536;
+/// Receive buffer for coalesced GRO receives: the kernel coalesces at most 64 datagrams
+/// (`UDP_GRO_CNT_MAX`), and may go past 64 KiB when `gro_max_size` is raised, so 64 of the
+/// largest datagram the core accepts always fit. A larger receive delivers what fits whole
+/// and counts the rest in [`crate::core::Stats::dropped_truncated`].
+const GRO_BUF: usize = 64 * PACKET_BUF;
 
 /// The sending half.
 #[derive(Debug)]
@@ -28,12 +32,24 @@ pub(super) enum UdpTx {
 }
 
 impl UdpTx {
-    /// GSO when `udp_gso`, `sendmmsg` otherwise.
+    /// GSO when `udp_gso` (and the platform has it), `sendmmsg` otherwise.
     pub(super) fn new(udp_gso: bool) -> Self {
-        if udp_gso {
-            Self::Gso(GsoBatch::new(true))
+        let gso = GsoBatch::new(udp_gso);
+        if gso.enabled() {
+            Self::Gso(gso)
         } else {
             Self::Mmsg(MmsgSender::default())
+        }
+    }
+
+    /// Once the kernel refused GSO, sends go through `sendmmsg` (the call count carries on).
+    fn fall_back_if_refused(&mut self) {
+        if let Self::Gso(gso) = self
+            && !gso.enabled()
+        {
+            let mut mmsg = MmsgSender::default();
+            mmsg.calls = gso.calls;
+            *self = Self::Mmsg(mmsg);
         }
     }
 
@@ -52,6 +68,7 @@ impl UdpTx {
             }
             Self::Mmsg(mmsg) => mmsg.push(udp, dst, payload, |b| core.recycle(b)).await,
         }
+        self.fall_back_if_refused();
     }
 
     /// Sends whatever is queued.
@@ -60,6 +77,7 @@ impl UdpTx {
             Self::Gso(gso) => gso.flush(udp).await,
             Self::Mmsg(mmsg) => mmsg.flush(udp, |b| core.recycle(b)).await,
         }
+        self.fall_back_if_refused();
     }
 
     /// Send system calls made so far.
@@ -77,6 +95,8 @@ pub(super) struct UdpRx {
     kind: RxKind,
     /// Receive system calls that returned data.
     pub(super) calls: u64,
+    /// Datagrams lost because a coalesced receive did not fit [`GRO_BUF`].
+    pub(super) truncated: u64,
 }
 
 #[derive(Debug)]
@@ -101,7 +121,11 @@ impl UdpRx {
             },
             _ => RxKind::Mmsg(MmsgReceiver::default()),
         };
-        Self { kind, calls: 0 }
+        Self {
+            kind,
+            calls: 0,
+            truncated: 0,
+        }
     }
 
     /// Waits for the next receive.
@@ -135,6 +159,7 @@ impl UdpRx {
         match &mut self.kind {
             RxKind::Gro { buf, last, .. } => {
                 if let Some(r) = last.take() {
+                    self.truncated += r.dropped as u64;
                     for datagram in r.datagrams(buf) {
                         core.handle_udp(now, r.src, datagram);
                         n += 1;

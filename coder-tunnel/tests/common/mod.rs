@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use coder_tunnel::addr::{ServicePrefix, host_net};
 use coder_tunnel::coord::{CoordinateResponse, InMemoryCoordinator, Role};
-use coder_tunnel::core::{Core, CoreConfig, Destination, Event};
+use coder_tunnel::core::{Core, CoreConfig, Destination, Event, RngSeed};
 use coder_tunnel::keys::{NodeKey, NodePublic};
 use coder_tunnel::netstack::{Netstack, NetstackConfig};
 use uuid::Uuid;
@@ -192,6 +192,7 @@ impl Sim {
                 home_relay: 1,
                 block_direct: false,
                 seed,
+                rng_seed: RngSeed([probe_seed; 32]),
                 persistent_keepalive: None,
                 as_of_base: 1_000,
             },
