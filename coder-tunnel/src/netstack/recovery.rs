@@ -22,17 +22,20 @@
 //! segments are delivered.
 //!
 //! Load: repairs follow packet conservation (RFC 6675's pipe accounting, in its simplest
-//! per-ACK form): the ACKs that carry SACK blocks allow, together, as many repairs as the
-//! segments they newly show delivered (cumulatively or by SACK), and each of the stack's own
-//! retransmissions in response uses one of those. A repair thus only replaces a segment
-//! that left the network, and the data in flight does not grow while segments are repaired.
-//! Repairs are chosen after the stack has answered the ACKs that allowed them
-//! ([`Recovery::repair`]), so a segment smoltcp fast-retransmits is not also repaired.
+//! per-ACK form): each ACK of a peer that sends SACK blocks allows as many repairs as the
+//! segments it newly shows delivered
+//! (cumulatively or by SACK), and each of the stack's own retransmissions in answer uses one
+//! of those. A repair thus only replaces a segment that left the network, and the data in
+//! flight does not grow while segments are repaired. Repairs are chosen after the stack has
+//! answered the ACKs that allowed them ([`Recovery::repair`]), so a segment smoltcp
+//! fast-retransmits is not also repaired. A lost tail, which no later delivery reveals, is
+//! found by a probe instead: with no ACK for twice the smoothed RTT (at least
+//! [`MIN_PROBE_TIMEOUT`], doubling while unanswered), the lowest unacknowledged segment goes
+//! out again, and the ACK it draws resumes repairs (RACK-TLP, RFC 8985, in short).
 //! smoltcp still sees every ACK and keeps its congestion control: the duplicate ACKs still
 //! trigger its fast retransmit and window reduction once, it sends new data only as the
-//! cumulative ACK advances, and its timeout stays the fallback for losses no later delivery
-//! reveals (a lost tail); after that timeout it resends the whole window, SACKed segments
-//! included, as it would without this module.
+//! cumulative ACK advances, and its timeout stays the last fallback; after that timeout it
+//! resends the whole window, SACKed segments included, as it would without this module.
 //!
 //! Memory: one packet copy per unacknowledged segment, bounded by the flows' send windows,
 //! none while repair is off. A flow's state goes when everything sent is ACKed (so after a
@@ -227,6 +230,11 @@ impl Flow {
         Some(self.last_ack + timeout)
     }
 
+    /// Whether a later delivery shows copy `s` lost.
+    fn is_lost(&self, s: &Sent) -> bool {
+        !s.sacked && s.order + REORDER_WINDOW <= self.delivered
+    }
+
     /// Sends copy `i` again at `now`, with the flow's latest ACK number and window, as the
     /// flow's next transmission.
     fn resend(&mut self, i: usize, now: Instant, pool: &mut BufPool, out: &mut VecDeque<Vec<u8>>) {
@@ -304,8 +312,7 @@ impl Flow {
         // Transmission order is not sequence order once copies were sent again: scan on.
         let mut i = 0;
         while allowance > 0 && i < self.sent.len() {
-            let s = &self.sent[i];
-            if !s.sacked && s.order + REORDER_WINDOW <= self.delivered {
+            if self.is_lost(&self.sent[i]) {
                 self.resend(i, now, pool, out);
                 allowance -= 1;
                 sent += 1;
@@ -454,8 +461,12 @@ impl Recovery {
         if newly > 0 {
             flow.probes = 0;
         }
-        flow.sack_seen |= sack.iter().any(Option::is_some);
-        if flow.sack_seen && !self.off {
+        let sacks = sack.iter().any(Option::is_some);
+        flow.sack_seen |= sacks;
+        // Without SACK blocks the peer holds nothing beyond the ACK: look for losses (a scan
+        // of every copy) only if the first copy is one, as after a lost tail.
+        let lost = sacks || flow.sent.front().is_some_and(|s| flow.is_lost(s));
+        if flow.sack_seen && newly > 0 && lost && !self.off {
             flow.allowance += newly;
             if !flow.pending {
                 flow.pending = true;
