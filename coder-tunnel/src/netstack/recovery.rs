@@ -23,15 +23,15 @@
 //!
 //! Load: repairs follow packet conservation (RFC 6675's pipe accounting, in its simplest
 //! per-ACK form): each ACK of a peer that sends SACK blocks allows as many repairs as the
-//! segments it newly shows delivered
-//! (cumulatively or by SACK), and each of the stack's own retransmissions in answer uses one
-//! of those. A repair thus only replaces a segment that left the network, and the data in
-//! flight does not grow while segments are repaired. Repairs are chosen after the stack has
-//! answered the ACKs that allowed them ([`Recovery::repair`]), so a segment smoltcp
-//! fast-retransmits is not also repaired. A lost tail, which no later delivery reveals, is
-//! found by a probe instead: with no ACK for twice the smoothed RTT (at least
-//! [`MIN_PROBE_TIMEOUT`], doubling while unanswered), the lowest unacknowledged segment goes
-//! out again, and the ACK it draws resumes repairs (RACK-TLP, RFC 8985, in short).
+//! segments it newly shows delivered (cumulatively or by SACK), and each of the stack's own
+//! retransmissions in answer uses one of those. A repair thus only replaces a segment that
+//! left the network, and the data in flight does not grow while segments are repaired.
+//! Repairs are chosen after the stack has answered the ACKs that allowed them
+//! ([`Recovery::repair`]), so a segment smoltcp fast-retransmits is not also repaired. A
+//! lost tail, which no later delivery reveals, is found by a probe instead: with no ACK for
+//! twice the smoothed RTT (at least [`MIN_PROBE_TIMEOUT`], doubling while unanswered), the
+//! lowest unacknowledged segment goes out again, and the ACK it draws resumes repairs
+//! (RACK-TLP, RFC 8985, in short).
 //! smoltcp still sees every ACK and keeps its congestion control: the duplicate ACKs still
 //! trigger its fast retransmit and window reduction once, it sends new data only as the
 //! cumulative ACK advances, and its timeout stays the last fallback; after that timeout it
