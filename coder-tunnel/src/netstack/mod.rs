@@ -12,7 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use smoltcp::iface::{Config, Interface, SocketSet};
-use smoltcp::socket::{icmp, tcp};
+use smoltcp::socket::{Socket, icmp, tcp};
 use smoltcp::time::Instant as SmolInstant;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint};
 
@@ -137,7 +137,7 @@ impl Netstack {
             return;
         }
         self.recovery
-            .on_incoming(packet, &mut self.device.pool, &mut self.repairs);
+            .on_incoming(packet, self.now, &mut self.device.pool);
         let mut buf = self.device.pool.get();
         buf.clear();
         buf.extend_from_slice(packet);
@@ -151,27 +151,38 @@ impl Netstack {
         let changed = self.iface.poll(t, &mut self.device, &mut self.sockets)
             == smoltcp::iface::PollResult::SocketStateChanged;
         self.device.reclaim();
+        self.recovery.expire(now, &mut self.device.pool);
+        self.recovery
+            .on_timer(now, &mut self.device.pool, &mut self.repairs);
         changed
     }
 
     /// When the stack next needs [`Netstack::poll`] (None: only on input).
     pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
         let t = self.smol_now(now);
-        self.iface
+        let stack = self
+            .iface
             .poll_delay(t, &self.sockets)
-            .map(|d| now + Duration::from_micros(d.total_micros()))
+            .map(|d| now + Duration::from_micros(d.total_micros()));
+        stack.into_iter().chain(self.recovery.poll_at()).min()
     }
 
-    /// Next outgoing IP packet: repairs of lost segments first (see [`recovery`]), then the
-    /// stack's output. Give it back with [`Netstack::recycle`].
+    /// Next outgoing IP packet: the stack's output, then repairs of lost segments (see
+    /// [`recovery`]), chosen once the stack has answered the ACKs received. Give it back with
+    /// [`Netstack::recycle`].
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        // Repairs chosen before go first: each counts as sent when chosen.
         if let Some(p) = self.repairs.pop_front() {
             return Some(p);
         }
-        let p = self.device.tx.pop_front()?;
+        if let Some(p) = self.device.tx.pop_front() {
+            self.recovery
+                .on_outgoing(&p, self.now, &mut self.device.pool);
+            return Some(p);
+        }
         self.recovery
-            .on_outgoing(&p, self.now, &mut self.device.pool);
-        Some(p)
+            .repair(self.now, &mut self.device.pool, &mut self.repairs);
+        self.repairs.pop_front()
     }
 
     /// Turns the repair of lost segments on (the default) or off (see [`recovery`]); off
@@ -183,6 +194,11 @@ impl Netstack {
     /// Loss-repair counters (see [`recovery`]).
     pub fn recovery_stats(&self) -> RecoveryStats {
         self.recovery.stats()
+    }
+
+    /// Connections the loss repair holds state for (those with data unacknowledged).
+    pub fn loss_repair_flows(&self) -> usize {
+        self.recovery.flows()
     }
 
     /// Returns a packet buffer to the pool.
@@ -304,9 +320,13 @@ impl Netstack {
         Ok(())
     }
 
-    /// Removes a socket.
+    /// Removes a socket, and the loss repair's state for its connection.
     pub fn remove(&mut self, handle: SocketHandle) {
-        self.sockets.remove(handle);
+        if let Socket::Tcp(s) = self.sockets.remove(handle)
+            && let (Some(local), Some(remote)) = (s.local_endpoint(), s.remote_endpoint())
+        {
+            self.recovery.forget(local, remote, &mut self.device.pool);
+        }
     }
 }
 

@@ -19,20 +19,36 @@
 //! packet-count form of RFC 6675's DupThresh = 3, tolerating the same reordering as
 //! fast retransmit). A lost copy goes out again with the flow's latest ACK number and
 //! window, and counts as a new transmission, so a lost repair is itself repaired once later
-//! segments are delivered. smoltcp still sees every ACK, keeps its congestion control (the
-//! duplicate ACKs still trigger its fast retransmit and window reduction once) and its
-//! timeout as the fallback for losses no later delivery reveals (a lost tail).
+//! segments are delivered.
 //!
-//! Repairs only replace segments the peer never got, so they add no load beyond what smoltcp
-//! already counts in flight. Memory: one packet copy per unacknowledged segment, bounded by
-//! the flows' send windows. The module is sans-IO: packets and the clock are parameters.
+//! Load: repairs follow packet conservation (RFC 6675's pipe accounting, in its simplest
+//! per-ACK form): each ACK of a peer that sends SACK blocks allows as many repairs as the
+//! segments it newly shows delivered (cumulatively or by SACK), and each of the stack's own
+//! retransmissions in answer uses one of those. A repair thus only replaces a segment that
+//! left the network, and the data in flight does not grow while segments are repaired.
+//! Repairs are chosen after the stack has answered the ACKs that allowed them
+//! ([`Recovery::repair`]), so a segment smoltcp fast-retransmits is not also repaired. A
+//! lost tail, which no later delivery reveals, is found by a probe instead: with no ACK for
+//! twice the smoothed RTT (at least [`MIN_PROBE_TIMEOUT`], doubling while unanswered), the
+//! lowest unacknowledged segment goes out again, and the ACK it draws resumes repairs
+//! (RACK-TLP, RFC 8985, in short).
+//! smoltcp still sees every ACK and keeps its congestion control: the duplicate ACKs still
+//! trigger its fast retransmit and window reduction once, it sends new data only as the
+//! cumulative ACK advances, and its timeout stays the last fallback; after that timeout it
+//! resends the whole window, SACKed segments included, as it would without this module.
+//!
+//! Memory: one packet copy per unacknowledged segment, bounded by the flows' send windows,
+//! none while repair is off. A flow's state goes when everything sent is ACKed (so after a
+//! FIN exchange), on a RST or SYN either way (a new connection on a reused 4-tuple starts
+//! afresh), when the stack drops the socket ([`Recovery::forget`]), and after [`IDLE`]
+//! without a packet either way. The module is sans-IO: packets and the clock are parameters.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
-    IpAddress, IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket, TcpRepr, TcpSeqNumber,
+    IpAddress, IpEndpoint, IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket, TcpRepr, TcpSeqNumber,
 };
 
 use super::device::set_tcp_word;
@@ -47,6 +63,15 @@ pub const REORDER_WINDOW: u64 = 3;
 /// ACK clocking does not explain it.
 pub const STALL_GAP: Duration = Duration::from_millis(200);
 
+/// The shortest wait for an ACK before a probe for a lost tail (RFC 8985's floor for its
+/// probe timeout).
+pub const MIN_PROBE_TIMEOUT: Duration = Duration::from_millis(10);
+
+/// A flow without a packet either way for this long is forgotten: twice smoltcp's longest
+/// retransmission timeout (60 s), so a socket that still holds unacknowledged data has
+/// retransmitted in the meantime; a flow this quiet lost its socket.
+pub const IDLE: Duration = Duration::from_secs(120);
+
 /// What the loss repair saw and did, summed over flows.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RecoveryStats {
@@ -54,8 +79,11 @@ pub struct RecoveryStats {
     pub data_segments: u64,
     /// Of those, the stack's own retransmissions (a sequence number sent before).
     pub stack_retransmits: u64,
-    /// Segments sent again here after SACK blocks showed them lost.
+    /// Segments sent again here after SACK blocks showed them lost, or as probes.
     pub repairs: u64,
+    /// Of those, probes: the lowest unacknowledged segment, sent again after no ACK came for
+    /// a probe timeout.
+    pub probes: u64,
     /// Transmission gaps of at least [`STALL_GAP`] with data unacknowledged.
     pub stalls: u64,
     /// Their total length.
@@ -73,29 +101,54 @@ struct Sent {
     /// Place of this segment's latest transmission in the flow's transmission order.
     order: u64,
     sacked: bool,
+    /// When this segment was last sent, and whether more than once (its delivery is no RTT
+    /// sample then).
+    sent_at: Instant,
+    resent: bool,
     packet: Vec<u8>,
 }
 
+/// One connection with data unacknowledged.
 #[derive(Debug)]
 struct Flow {
-    /// By sequence number, contiguous.
+    /// Copies by sequence number, contiguous (none while repair is off).
     sent: VecDeque<Sent>,
+    /// End of the highest data sent.
+    next: TcpSeqNumber,
     /// Transmissions so far (the next one's order).
     transmissions: u64,
     /// Highest transmission order known delivered (ACKed or SACKed).
     delivered: u64,
+    /// Repairs the peer's latest ACKs allow (segments they newly showed delivered, less the
+    /// stack's retransmissions since).
+    allowance: u64,
+    /// Whether the flow waits in [`Recovery::pending`].
+    pending: bool,
+    /// Whether the peer sent SACK blocks.
+    sack_seen: bool,
     /// ACK number and window field of the stack's latest segment, raw.
     ack_window: Option<([u8; 4], [u8; 2])>,
     last_data: Instant,
+    /// The latest packet either way.
+    last_seen: Instant,
+    /// Smoothed round-trip time of segments sent once (RFC 6298's gain of 1/8).
+    srtt: Option<Duration>,
+    /// The latest ACK or probe, and probes since an ACK showed a delivery.
+    last_ack: Instant,
+    probes: u32,
 }
 
 /// The repair state of every flow. See the module docs.
 #[derive(Debug, Default)]
 pub struct Recovery {
     flows: HashMap<FlowKey, Flow>,
+    /// Flows with a repair allowance, for the next [`Recovery::repair`].
+    pending: Vec<FlowKey>,
     stats: RecoveryStats,
-    /// Only observe (counters), never repair.
+    /// Only observe (counters), never copy or repair.
     off: bool,
+    /// When [`Recovery::expire`] next looks for idle flows.
+    next_expiry: Option<Instant>,
 }
 
 /// The fields of a TCP segment this module reads, and where its TCP header starts.
@@ -146,6 +199,137 @@ fn parse(packet: &[u8]) -> Option<Parsed<'_>> {
     })
 }
 
+impl Flow {
+    fn new(seq: TcpSeqNumber, now: Instant) -> Self {
+        Self {
+            sent: VecDeque::new(),
+            next: seq,
+            transmissions: 0,
+            delivered: 0,
+            allowance: 0,
+            pending: false,
+            sack_seen: false,
+            ack_window: None,
+            last_data: now,
+            last_seen: now,
+            srtt: None,
+            last_ack: now,
+            probes: 0,
+        }
+    }
+
+    /// When to probe for a lost tail: twice the smoothed RTT (at least
+    /// [`MIN_PROBE_TIMEOUT`]) after the latest ACK, doubling with each unanswered probe.
+    /// None while nothing is unacknowledged (the first copy is never SACKed), before an RTT
+    /// sample, or if the peer does not SACK.
+    fn probe_at(&self) -> Option<Instant> {
+        let srtt = self
+            .srtt
+            .filter(|_| self.sack_seen && !self.sent.is_empty())?;
+        let timeout = (2 * srtt).max(MIN_PROBE_TIMEOUT) * (1 << self.probes.min(6));
+        Some(self.last_ack + timeout)
+    }
+
+    /// Whether a later delivery shows copy `s` lost.
+    fn is_lost(&self, s: &Sent) -> bool {
+        !s.sacked && s.order + REORDER_WINDOW <= self.delivered
+    }
+
+    /// Sends copy `i` again at `now`, with the flow's latest ACK number and window, as the
+    /// flow's next transmission.
+    fn resend(&mut self, i: usize, now: Instant, pool: &mut BufPool, out: &mut VecDeque<Vec<u8>>) {
+        let Some(s) = self.sent.get_mut(i) else {
+            return;
+        };
+        let mut packet = pool.get();
+        packet.clear();
+        packet.extend_from_slice(&s.packet);
+        if let (Some((ack, window)), Some(p)) = (self.ack_window, parse(&s.packet)) {
+            let tcp = &mut packet[p.tcp_start..];
+            set_tcp_word(tcp, 8, u16::from_be_bytes([ack[0], ack[1]]));
+            set_tcp_word(tcp, 10, u16::from_be_bytes([ack[2], ack[3]]));
+            set_tcp_word(tcp, 14, u16::from_be_bytes(window));
+        }
+        out.push_back(packet);
+        s.order = self.transmissions;
+        s.sent_at = now;
+        s.resent = true;
+        self.transmissions += 1;
+    }
+
+    /// Takes a delivered segment's RTT sample, if it was sent once.
+    fn sample_rtt(srtt: &mut Option<Duration>, s: &Sent, now: Instant) {
+        if s.resent {
+            return;
+        }
+        let sample = now.saturating_duration_since(s.sent_at);
+        *srtt = Some(srtt.map_or(sample, |srtt| srtt * 7 / 8 + sample / 8));
+    }
+
+    /// Takes the copies up to `ack` off and marks those in `sack` SACKed; returns how many
+    /// segments this newly shows delivered.
+    fn on_ack(
+        &mut self,
+        ack: TcpSeqNumber,
+        sack: &[Option<(u32, u32)>; 3],
+        now: Instant,
+        pool: &mut BufPool,
+    ) -> u64 {
+        let mut newly = 0;
+        while self.sent.front().is_some_and(|s| s.end <= ack) {
+            if let Some(s) = self.sent.pop_front() {
+                if !s.sacked {
+                    newly += 1;
+                    Self::sample_rtt(&mut self.srtt, &s, now);
+                }
+                self.delivered = self.delivered.max(s.order);
+                pool.put(s.packet);
+            }
+        }
+        for (left, right) in sack.iter().flatten() {
+            let (left, right) = (TcpSeqNumber(*left as i32), TcpSeqNumber(*right as i32));
+            let first = self.sent.partition_point(|s| s.seq < left);
+            for s in self.sent.range_mut(first..) {
+                if s.end > right {
+                    break;
+                }
+                if !s.sacked {
+                    s.sacked = true;
+                    newly += 1;
+                    Self::sample_rtt(&mut self.srtt, s, now);
+                    self.delivered = self.delivered.max(s.order);
+                }
+            }
+        }
+        newly
+    }
+
+    /// Sends again at `now`, lowest sequence first, as many copies that later deliveries show
+    /// lost as the allowance permits, and spends the allowance.
+    fn repair(&mut self, now: Instant, pool: &mut BufPool, out: &mut VecDeque<Vec<u8>>) -> u64 {
+        let mut allowance = std::mem::take(&mut self.allowance);
+        let mut sent = 0;
+        // Transmission order is not sequence order once copies were sent again: scan on.
+        let mut i = 0;
+        while allowance > 0 && i < self.sent.len() {
+            if self.is_lost(&self.sent[i]) {
+                self.resend(i, now, pool, out);
+                allowance -= 1;
+                sent += 1;
+            }
+            i += 1;
+        }
+        sent
+    }
+
+    /// Returns the copies' buffers to `pool`.
+    fn release(&mut self, pool: &mut BufPool) {
+        for s in self.sent.drain(..) {
+            pool.put(s.packet);
+        }
+    }
+}
+
 impl Recovery {
     /// Counters so far.
     pub fn stats(&self) -> RecoveryStats {
@@ -153,7 +337,7 @@ impl Recovery {
     }
 
     /// Turns repairs on (the default) or off; off, the counters still run, so smoltcp's own
-    /// recovery can be measured.
+    /// recovery can be measured, and no segment is copied.
     pub fn set_enabled(&mut self, enabled: bool) {
         self.off = !enabled;
     }
@@ -169,94 +353,102 @@ impl Recovery {
         let Some(p) = parse(packet) else {
             return;
         };
-        if p.tcp.rst() {
-            self.forget(p.key, pool);
+        if p.tcp.rst() || p.tcp.syn() {
+            // The connection ends, or one starts on this 4-tuple: whatever was there is stale.
+            self.drop_flow(p.key, pool);
             return;
         }
         let len = p.tcp.payload().len();
         let raw = &packet[p.tcp_start..];
         let ack_window = ([raw[8], raw[9], raw[10], raw[11]], [raw[14], raw[15]]);
-        if len == 0 || p.tcp.syn() {
+        if len == 0 {
             if let Some(flow) = self.flows.get_mut(&p.key) {
                 flow.ack_window = Some(ack_window);
+                flow.last_seen = now;
             }
             return;
         }
         self.stats.data_segments += 1;
         let seq = p.tcp.seq_number();
         let end = seq + len;
-        let flow = self.flows.entry(p.key).or_insert_with(|| Flow {
-            sent: VecDeque::new(),
-            transmissions: 0,
-            delivered: 0,
-            ack_window: None,
-            last_data: now,
-        });
+        let flow = self
+            .flows
+            .entry(p.key)
+            .or_insert_with(|| Flow::new(seq, now));
         flow.ack_window = Some(ack_window);
         let gap = now.saturating_duration_since(flow.last_data);
-        if !flow.sent.is_empty() && gap >= STALL_GAP {
+        if gap >= STALL_GAP {
             self.stats.stalls += 1;
             self.stats.stalled += gap;
         }
         flow.last_data = now;
+        flow.last_seen = now;
         let order = flow.transmissions;
         flow.transmissions += 1;
-        let next = flow.sent.back().map(|s| s.end);
-        match next {
-            Some(next) if seq < next => {
-                // The stack sent this again (its fast retransmit or timeout): a new
-                // transmission of the copy we hold, if the boundaries match.
-                self.stats.stack_retransmits += 1;
-                let i = flow.sent.partition_point(|s| s.seq < seq);
-                if let Some(s) = flow.sent.get_mut(i).filter(|s| s.seq == seq) {
-                    s.order = order;
-                }
+        if seq < flow.next {
+            // The stack sent this again (its fast retransmit or timeout), in answer to the
+            // ACKs that allowed repairs: a new transmission of the copy we hold, if the
+            // boundaries match.
+            self.stats.stack_retransmits += 1;
+            flow.allowance = flow.allowance.saturating_sub(1);
+            let i = flow.sent.partition_point(|s| s.seq < seq);
+            if let Some(s) = flow.sent.get_mut(i).filter(|s| s.seq == seq) {
+                s.order = order;
+                s.sent_at = now;
+                s.resent = true;
             }
-            _ => {
-                if next.is_some_and(|next| seq != next) {
-                    // A hole we never saw sent: start over from this segment.
-                    for s in flow.sent.drain(..) {
-                        pool.put(s.packet);
-                    }
-                }
-                let mut copy = pool.get();
-                copy.clear();
-                copy.extend_from_slice(packet);
-                flow.sent.push_back(Sent {
-                    seq,
-                    end,
-                    order,
-                    sacked: false,
-                    packet: copy,
-                });
+            if flow.next < end {
+                flow.next = end;
             }
+            return;
         }
+        flow.next = end;
+        if flow.sent.back().is_some_and(|s| s.end != seq) {
+            // A hole we never saw sent: start over from this segment.
+            flow.release(pool);
+        }
+        if self.off {
+            return;
+        }
+        let mut copy = pool.get();
+        copy.clear();
+        copy.extend_from_slice(packet);
+        flow.sent.push_back(Sent {
+            seq,
+            end,
+            order,
+            sacked: false,
+            sent_at: now,
+            resent: false,
+            packet: copy,
+        });
     }
 
-    /// Reads a packet from the peer; segments it shows lost are appended to `repairs` (from
-    /// `pool`).
-    pub fn on_incoming(
-        &mut self,
-        packet: &[u8],
-        pool: &mut BufPool,
-        repairs: &mut VecDeque<Vec<u8>>,
-    ) {
+    /// Reads a packet from the peer at `now`. Segments it shows lost go out with the next
+    /// [`Recovery::repair`], once the stack has answered it.
+    pub fn on_incoming(&mut self, packet: &[u8], now: Instant, pool: &mut BufPool) {
         let Some(p) = parse(packet) else {
             return;
         };
         let (src, sport, dst, dport) = p.key;
         let key = (dst, dport, src, sport);
-        if !self.flows.contains_key(&key) {
-            return;
-        }
-        if p.tcp.rst() {
-            self.forget(key, pool);
+        if p.tcp.rst() || p.tcp.syn() {
+            self.drop_flow(key, pool);
             return;
         }
         if !p.tcp.ack() {
             return;
         }
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+        flow.last_seen = now;
         let ack = p.tcp.ack_number();
+        if ack >= flow.next {
+            // Everything sent arrived (a FIN exchange ends this way too).
+            self.drop_flow(key, pool);
+            return;
+        }
         let sack = if p.tcp.header_len() > 20 {
             TcpRepr::parse(&p.tcp, &p.src, &p.dst, &ChecksumCapabilities::ignored())
                 .map(|r| r.sack_ranges)
@@ -264,71 +456,85 @@ impl Recovery {
         } else {
             [None; 3]
         };
-        let Some(flow) = self.flows.get_mut(&key) else {
+        let newly = flow.on_ack(ack, &sack, now, pool);
+        flow.last_ack = now;
+        if newly > 0 {
+            flow.probes = 0;
+        }
+        let sacks = sack.iter().any(Option::is_some);
+        flow.sack_seen |= sacks;
+        // Without SACK blocks the peer holds nothing beyond the ACK: look for losses (a scan
+        // of every copy) only if the first copy is one, as after a lost tail.
+        let lost = sacks || flow.sent.front().is_some_and(|s| flow.is_lost(s));
+        if flow.sack_seen && newly > 0 && lost && !self.off {
+            flow.allowance += newly;
+            if !flow.pending {
+                flow.pending = true;
+                self.pending.push(key);
+            }
+        }
+    }
+
+    /// Appends to `repairs` (from `pool`) the copies the peer's ACKs since the last call show
+    /// lost, as many as those ACKs allow (see the module docs). Call it once the stack has
+    /// answered those ACKs and its output went through [`Recovery::on_outgoing`].
+    pub fn repair(&mut self, now: Instant, pool: &mut BufPool, repairs: &mut VecDeque<Vec<u8>>) {
+        for key in self.pending.drain(..) {
+            if let Some(flow) = self.flows.get_mut(&key) {
+                flow.pending = false;
+                self.stats.repairs += flow.repair(now, pool, repairs);
+            }
+        }
+    }
+
+    /// When [`Recovery::on_timer`] next has a probe to send.
+    pub fn poll_at(&self) -> Option<Instant> {
+        self.flows.values().filter_map(Flow::probe_at).min()
+    }
+
+    /// Probes, at `now`, every flow whose peer has not ACKed for its probe timeout: sends
+    /// its lowest unacknowledged segment again (appended to `repairs`), so that a lost tail,
+    /// which no later delivery reveals, is found by the ACK the probe draws instead of by the
+    /// stack's timeout.
+    pub fn on_timer(&mut self, now: Instant, pool: &mut BufPool, repairs: &mut VecDeque<Vec<u8>>) {
+        if self.off {
             return;
-        };
-        while flow.sent.front().is_some_and(|s| s.end <= ack) {
-            if let Some(s) = flow.sent.pop_front() {
-                flow.delivered = flow.delivered.max(s.order);
-                pool.put(s.packet);
+        }
+        for flow in self.flows.values_mut() {
+            if flow.probe_at().is_some_and(|t| t <= now) {
+                flow.resend(0, now, pool, repairs);
+                flow.last_ack = now;
+                flow.probes += 1;
+                self.stats.repairs += 1;
+                self.stats.probes += 1;
             }
-        }
-        let mut sacked_any = false;
-        for (left, right) in sack.into_iter().flatten() {
-            sacked_any = true;
-            let (left, right) = (TcpSeqNumber(left as i32), TcpSeqNumber(right as i32));
-            let first = flow.sent.partition_point(|s| s.seq < left);
-            for s in flow.sent.range_mut(first..) {
-                if s.end > right {
-                    break;
-                }
-                if !s.sacked {
-                    s.sacked = true;
-                    flow.delivered = flow.delivered.max(s.order);
-                }
-            }
-        }
-        if sacked_any && !self.off {
-            Self::repair(flow, pool, repairs, &mut self.stats);
-        }
-        if flow.sent.is_empty() {
-            self.flows.remove(&key);
         }
     }
 
-    /// Sends again every copy that later deliveries show lost.
-    fn repair(
-        flow: &mut Flow,
-        pool: &mut BufPool,
-        repairs: &mut VecDeque<Vec<u8>>,
-        stats: &mut RecoveryStats,
-    ) {
-        // Transmission order is not sequence order once copies were sent again: scan all.
-        for s in flow.sent.iter_mut() {
-            if s.sacked || s.order + REORDER_WINDOW > flow.delivered {
-                continue;
-            }
-            let mut out = pool.get();
-            out.clear();
-            out.extend_from_slice(&s.packet);
-            if let (Some((ack, window)), Some(p)) = (flow.ack_window, parse(&s.packet)) {
-                let tcp = &mut out[p.tcp_start..];
-                set_tcp_word(tcp, 8, u16::from_be_bytes([ack[0], ack[1]]));
-                set_tcp_word(tcp, 10, u16::from_be_bytes([ack[2], ack[3]]));
-                set_tcp_word(tcp, 14, u16::from_be_bytes(window));
-            }
-            repairs.push_back(out);
-            s.order = flow.transmissions;
-            flow.transmissions += 1;
-            stats.repairs += 1;
-        }
+    /// Forgets the connection between `local` and `remote`: its socket is gone.
+    pub fn forget(&mut self, local: IpEndpoint, remote: IpEndpoint, pool: &mut BufPool) {
+        self.drop_flow((local.addr, local.port, remote.addr, remote.port), pool);
     }
 
-    fn forget(&mut self, key: FlowKey, pool: &mut BufPool) {
-        if let Some(flow) = self.flows.remove(&key) {
-            for s in flow.sent {
-                pool.put(s.packet);
+    /// Forgets flows without a packet either way for [`IDLE`] (looking at most every
+    /// `IDLE / 4`).
+    pub fn expire(&mut self, now: Instant, pool: &mut BufPool) {
+        if self.next_expiry.is_some_and(|t| now < t) {
+            return;
+        }
+        self.next_expiry = Some(now + IDLE / 4);
+        self.flows.retain(|_, flow| {
+            let keep = now.saturating_duration_since(flow.last_seen) < IDLE;
+            if !keep {
+                flow.release(pool);
             }
+            keep
+        });
+    }
+
+    fn drop_flow(&mut self, key: FlowKey, pool: &mut BufPool) {
+        if let Some(mut flow) = self.flows.remove(&key) {
+            flow.release(pool);
         }
     }
 }
@@ -342,16 +548,18 @@ mod tests {
         IpAddress, Ipv6Address, Ipv6Packet, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
     };
 
-    use super::{Recovery, RecoveryStats};
+    use super::{IDLE, MIN_PROBE_TIMEOUT, Recovery, RecoveryStats};
     use crate::buf::BufPool;
     use crate::netstack::device::tests::v6_packet;
 
     const US: Ipv6Address = Ipv6Address::new(0xfd7a, 0, 0, 0, 0, 0, 0, 1);
     const PEER: Ipv6Address = Ipv6Address::new(0xfd7a, 0, 0, 0, 0, 0, 0, 2);
     const MSS: i32 = 100;
+    const DATA: [u8; MSS as usize] = [7; MSS as usize];
 
-    fn segment(
+    fn tcp(
         from_us: bool,
+        control: TcpControl,
         seq: i32,
         ack: i32,
         sack: [Option<(u32, u32)>; 3],
@@ -365,7 +573,7 @@ mod tests {
         let tcp = TcpRepr {
             src_port: sport,
             dst_port: dport,
-            control: TcpControl::None,
+            control,
             seq_number: TcpSeqNumber(seq),
             ack_number: Some(TcpSeqNumber(ack)),
             window_len: 1000,
@@ -377,6 +585,69 @@ mod tests {
             payload,
         };
         v6_packet(src, dst, &tcp)
+    }
+
+    fn segment(
+        from_us: bool,
+        seq: i32,
+        ack: i32,
+        sack: [Option<(u32, u32)>; 3],
+        payload: &[u8],
+    ) -> Vec<u8> {
+        tcp(from_us, TcpControl::None, seq, ack, sack, payload)
+    }
+
+    /// The peer's ACK of `ack` with SACK blocks of (left, right) sequence numbers.
+    fn peer_ack(ack: i32, blocks: &[(i32, i32)]) -> Vec<u8> {
+        let mut sack = [None; 3];
+        for (slot, (l, r)) in sack.iter_mut().zip(blocks) {
+            *slot = Some((*l as u32, *r as u32));
+        }
+        segment(false, 1, ack, sack, &[])
+    }
+
+    /// A repair-enabled [`Recovery`] with a pool and a repair queue, at `t0`.
+    struct Harness {
+        r: Recovery,
+        pool: BufPool,
+        out: VecDeque<Vec<u8>>,
+        t0: Instant,
+    }
+
+    impl Harness {
+        fn new() -> Self {
+            Self {
+                r: Recovery::default(),
+                pool: BufPool::new(2048, 64),
+                out: VecDeque::new(),
+                t0: Instant::now(),
+            }
+        }
+
+        /// The stack sends `n` data segments from segment `first`, ACKing `ack`.
+        fn send(&mut self, first: i32, n: i32, ack: i32) {
+            for i in first..first + n {
+                let p = segment(true, i * MSS, ack, [None; 3], &DATA);
+                self.r.on_outgoing(&p, self.t0, &mut self.pool);
+            }
+        }
+
+        /// The peer's packet arrives and the stack answers nothing.
+        fn receive(&mut self, packet: &[u8]) {
+            self.r.on_incoming(packet, self.t0, &mut self.pool);
+        }
+
+        /// The repairs now due: (seq, ack) of each, checksums verified.
+        fn repairs(&mut self) -> Vec<(i32, i32)> {
+            self.r.repair(self.t0, &mut self.pool, &mut self.out);
+            self.out.drain(..).map(|p| seq_ack(&p)).collect()
+        }
+
+        /// The peer's packet arrives, the stack answers nothing, and the repairs now due.
+        fn ack(&mut self, packet: &[u8]) -> Vec<(i32, i32)> {
+            self.receive(packet);
+            self.repairs()
+        }
     }
 
     /// (seq, ack) of a repair, with its checksum verified.
@@ -392,104 +663,213 @@ mod tests {
     /// repair lost again is repaired again once segments sent three after it arrive.
     #[test]
     fn repairs_segments_three_later_deliveries_show_lost() {
-        let (mut r, mut pool, mut out) =
-            (Recovery::default(), BufPool::new(2048, 64), VecDeque::new());
-        let t0 = Instant::now();
-        let data = [7u8; MSS as usize];
-        for i in 0..10 {
-            r.on_outgoing(&segment(true, i * MSS, 1, [None; 3], &data), t0, &mut pool);
-        }
+        let mut h = Harness::new();
+        h.send(0, 10, 1);
         // A pure ACK of ours moves the ACK number repairs carry.
-        r.on_outgoing(&segment(true, 10 * MSS, 9, [None; 3], &[]), t0, &mut pool);
-        let ack = |sacked_to: i32| {
-            segment(
-                false,
-                1,
-                2 * MSS,
-                [Some((400, sacked_to as u32)), None, None],
-                &[],
-            )
-        };
-        r.on_incoming(&ack(500), &mut pool, &mut out);
-        assert!(out.is_empty(), "within the reordering window");
+        let pure_ack = segment(true, 10 * MSS, 9, [None; 3], &[]);
+        h.r.on_outgoing(&pure_ack, h.t0, &mut h.pool);
+        let ack = |sacked_to: i32| peer_ack(2 * MSS, &[(400, sacked_to)]);
+        assert_eq!(h.ack(&ack(500)), vec![], "within the reordering window");
         // Segment 5 is three transmissions after segment 2, segment 6 after segment 3.
-        r.on_incoming(&ack(600), &mut pool, &mut out);
-        let repairs: Vec<_> = out.drain(..).map(|p| seq_ack(&p)).collect();
-        assert_eq!(repairs, vec![(200, 9)]);
-        r.on_incoming(&ack(700), &mut pool, &mut out);
-        let repairs: Vec<_> = out.drain(..).map(|p| seq_ack(&p)).collect();
-        assert_eq!(repairs, vec![(300, 9)]);
-        r.on_incoming(&ack(1000), &mut pool, &mut out);
-        assert!(
-            out.is_empty(),
+        assert_eq!(h.ack(&ack(600)), vec![(200, 9)]);
+        assert_eq!(h.ack(&ack(700)), vec![(300, 9)]);
+        assert_eq!(
+            h.ack(&ack(1000)),
+            vec![],
             "nothing sent after the repairs was delivered yet"
         );
         // Segment 3's repair arrives, segment 2's was lost; three new segments arrive.
-        r.on_incoming(
-            &segment(false, 1, 2 * MSS, [Some((300, 1000)), None, None], &[]),
-            &mut pool,
-            &mut out,
-        );
-        for i in 10..13 {
-            r.on_outgoing(&segment(true, i * MSS, 9, [None; 3], &data), t0, &mut pool);
-        }
-        r.on_incoming(
-            &segment(false, 1, 2 * MSS, [Some((300, 1300)), None, None], &[]),
-            &mut pool,
-            &mut out,
-        );
-        let repairs: Vec<_> = out.drain(..).map(|p| seq_ack(&p)).collect();
-        assert_eq!(repairs, vec![(200, 9)]);
-        r.on_incoming(
-            &segment(false, 1, 13 * MSS, [None; 3], &[]),
-            &mut pool,
-            &mut out,
-        );
-        assert_eq!(r.flows(), 0, "everything acknowledged");
+        assert_eq!(h.ack(&peer_ack(2 * MSS, &[(300, 1000)])), vec![]);
+        h.send(10, 3, 9);
+        assert_eq!(h.ack(&peer_ack(2 * MSS, &[(300, 1300)])), vec![(200, 9)]);
+        assert_eq!(h.ack(&peer_ack(13 * MSS, &[])), vec![]);
+        assert_eq!(h.r.flows(), 0, "everything acknowledged");
         assert_eq!(
-            r.stats(),
+            h.r.stats(),
             RecoveryStats {
                 data_segments: 13,
                 stack_retransmits: 0,
                 repairs: 3,
+                probes: 0,
                 stalls: 0,
                 stalled: Duration::ZERO,
             }
         );
     }
 
-    /// The stack's own retransmissions are counted, and a resend after a long silence with
-    /// data unacknowledged is a stall; off, nothing is repaired.
+    /// Thirty segments, of which only the last three arrive, then the repairs: every ACK
+    /// allows as many repairs as segments it newly shows delivered (here one), lowest sequence
+    /// first, never the whole set of lost segments at once; a segment the stack retransmits
+    /// itself in answer to an ACK uses that ACK's allowance and is not repaired as well; an
+    /// ACK SACKing only the newest repair allows one more, not a resend of every repair older
+    /// than it.
     #[test]
-    fn counts_stack_retransmits_and_stalls_and_repairs_nothing_when_off() {
-        let (mut r, mut pool, mut out) =
-            (Recovery::default(), BufPool::new(2048, 64), VecDeque::new());
-        r.set_enabled(false);
-        let t0 = Instant::now();
-        let data = [7u8; MSS as usize];
-        for i in 0..6 {
-            r.on_outgoing(&segment(true, i * MSS, 1, [None; 3], &data), t0, &mut pool);
-        }
-        r.on_incoming(
-            &segment(false, 1, 0, [Some((100, 600)), None, None], &[]),
-            &mut pool,
-            &mut out,
+    fn repairs_per_ack_are_bounded_by_segments_newly_delivered() {
+        let mut h = Harness::new();
+        h.send(0, 30, 1);
+        // Segment 27 arrives: segments 0..=24 are three or more transmissions older.
+        assert_eq!(h.ack(&peer_ack(0, &[(2700, 2800)])), vec![(0, 1)]);
+        // Segment 28 arrives, and the stack fast-retransmits segment 0 in answer.
+        h.receive(&peer_ack(0, &[(2700, 2900)]));
+        h.send(0, 1, 1);
+        assert_eq!(
+            h.repairs(),
+            vec![],
+            "the stack's retransmission used the allowance"
         );
-        assert!(out.is_empty());
-        r.on_outgoing(
-            &segment(true, 0, 1, [None; 3], &data),
-            t0 + Duration::from_secs(1),
-            &mut pool,
+        assert_eq!(h.ack(&peer_ack(0, &[(2700, 3000)])), vec![(100, 1)]);
+        // Only the newest repair (segment 1) arrives: one more repair, not 24.
+        assert_eq!(
+            h.ack(&peer_ack(0, &[(100, 200), (2700, 3000)])),
+            vec![(200, 1)]
+        );
+        // A duplicate ACK showing nothing new allows nothing.
+        assert_eq!(h.ack(&peer_ack(0, &[(100, 200), (2700, 3000)])), vec![]);
+        // Segment 0 (its repair) and 2 arrive: the cumulative ACK moves past 0 and 1 and
+        // shows two segments delivered, so two repairs.
+        assert_eq!(
+            h.ack(&peer_ack(3 * MSS, &[(2700, 3000)])),
+            vec![(300, 1), (400, 1)]
         );
         assert_eq!(
-            r.stats(),
+            h.r.stats(),
+            RecoveryStats {
+                data_segments: 31,
+                stack_retransmits: 1,
+                repairs: 5,
+                probes: 0,
+                stalls: 0,
+                stalled: Duration::ZERO,
+            }
+        );
+    }
+
+    /// A lost tail shows in no later delivery: twice the smoothed RTT after the latest ACK
+    /// (10 ms here) the lowest unacknowledged segment goes out again as a probe, the next
+    /// probe waits twice as long, and the probe's ACK resumes repairs.
+    #[test]
+    fn probes_for_a_lost_tail_after_twice_the_rtt() {
+        let mut h = Harness::new();
+        let ms = Duration::from_millis;
+        h.send(0, 5, 1);
+        assert_eq!(h.r.poll_at(), None, "no RTT sample yet");
+        // Segments 0 and 3 arrive 5 ms after they were sent; 1, 2 and 4 are lost.
+        h.r.on_incoming(&peer_ack(MSS, &[(300, 400)]), h.t0 + ms(5), &mut h.pool);
+        assert_eq!(h.repairs(), vec![], "nothing three transmissions older");
+        let first = h.t0 + ms(5) + MIN_PROBE_TIMEOUT;
+        assert_eq!(h.r.poll_at(), Some(first));
+        h.r.on_timer(first - ms(1), &mut h.pool, &mut h.out);
+        assert!(h.out.is_empty());
+        h.r.on_timer(first, &mut h.pool, &mut h.out);
+        let probes: Vec<_> = h.out.drain(..).map(|p| seq_ack(&p)).collect();
+        assert_eq!(probes, vec![(100, 1)]);
+        assert_eq!(h.r.poll_at(), Some(first + 2 * MIN_PROBE_TIMEOUT));
+        // The probe arrives: sent after segment 2, so segment 2 is lost; 4 is too recent.
+        h.r.on_incoming(
+            &peer_ack(2 * MSS, &[(300, 400)]),
+            first + ms(5),
+            &mut h.pool,
+        );
+        assert_eq!(h.repairs(), vec![(200, 1)]);
+        assert_eq!(h.r.poll_at(), Some(first + ms(5) + MIN_PROBE_TIMEOUT));
+        assert_eq!(
+            h.r.stats(),
+            RecoveryStats {
+                data_segments: 5,
+                stack_retransmits: 0,
+                repairs: 2,
+                probes: 1,
+                stalls: 0,
+                stalled: Duration::ZERO,
+            }
+        );
+    }
+
+    /// A SYN on a 4-tuple, either way, forgets the flow there: the new connection's data, at
+    /// sequence numbers below the old one's, is copied (not taken for the stack's
+    /// retransmissions) and repaired.
+    #[test]
+    fn a_syn_on_a_reused_four_tuple_starts_a_fresh_flow() {
+        for outgoing in [true, false] {
+            let mut h = Harness::new();
+            h.send(50, 5, 1);
+            assert_eq!(h.r.flows(), 1);
+            let syn = tcp(outgoing, TcpControl::Syn, 0, 0, [None; 3], &[]);
+            if outgoing {
+                h.r.on_outgoing(&syn, h.t0, &mut h.pool);
+            } else {
+                h.receive(&syn);
+            }
+            assert_eq!(h.r.flows(), 0, "outgoing SYN: {outgoing}");
+            h.send(0, 5, 1);
+            assert_eq!(h.ack(&peer_ack(0, &[(300, 400)])), vec![(0, 1)]);
+            assert_eq!(
+                h.r.stats(),
+                RecoveryStats {
+                    data_segments: 10,
+                    stack_retransmits: 0,
+                    repairs: 1,
+                    probes: 0,
+                    stalls: 0,
+                    stalled: Duration::ZERO,
+                },
+                "outgoing SYN: {outgoing}"
+            );
+        }
+    }
+
+    /// A flow goes on a RST either way, when the stack drops the socket, and after [`IDLE`]
+    /// without a packet either way, counted from the latest.
+    #[test]
+    fn flows_go_on_rst_forget_and_idleness() {
+        let mut h = Harness::new();
+        h.send(0, 2, 1);
+        h.receive(&tcp(false, TcpControl::Rst, 1, 0, [None; 3], &[]));
+        assert_eq!(h.r.flows(), 0, "peer's RST");
+        h.send(0, 2, 1);
+        let rst = tcp(true, TcpControl::Rst, 200, 1, [None; 3], &[]);
+        h.r.on_outgoing(&rst, h.t0, &mut h.pool);
+        assert_eq!(h.r.flows(), 0, "our RST");
+        h.send(0, 2, 1);
+        let ep = |addr: Ipv6Address, port| smoltcp::wire::IpEndpoint::new(addr.into(), port);
+        h.r.forget(ep(US, 40_000), ep(PEER, 5000), &mut h.pool);
+        assert_eq!(h.r.flows(), 0, "socket dropped");
+
+        h.send(0, 2, 1);
+        let minute = Duration::from_secs(60);
+        h.r.on_incoming(&peer_ack(MSS, &[]), h.t0 + minute, &mut h.pool);
+        h.r.expire(h.t0 + minute + IDLE - Duration::from_secs(1), &mut h.pool);
+        assert_eq!(h.r.flows(), 1, "idle for less than IDLE since the ACK");
+        h.r.expire(h.t0 + minute + IDLE, &mut h.pool);
+        assert_eq!(h.r.flows(), 1, "looked less than IDLE / 4 ago");
+        h.r.expire(h.t0 + minute + IDLE + IDLE / 4, &mut h.pool);
+        assert_eq!(h.r.flows(), 0, "idle for IDLE");
+    }
+
+    /// The stack's own retransmissions are counted, and a resend after a long silence with
+    /// data unacknowledged is a stall; off, nothing is copied or repaired.
+    #[test]
+    fn counts_stack_retransmits_and_stalls_and_copies_nothing_when_off() {
+        let mut h = Harness::new();
+        h.r.set_enabled(false);
+        h.send(0, 6, 1);
+        assert_eq!(h.ack(&peer_ack(0, &[(100, 600)])), vec![]);
+        let again = segment(true, 0, 1, [None; 3], &DATA);
+        h.r.on_outgoing(&again, h.t0 + Duration::from_secs(1), &mut h.pool);
+        assert_eq!(h.pool.allocated(), 0, "no copies");
+        assert_eq!(h.r.flows(), 1);
+        assert_eq!(
+            h.r.stats(),
             RecoveryStats {
                 data_segments: 7,
                 stack_retransmits: 1,
                 repairs: 0,
+                probes: 0,
                 stalls: 1,
                 stalled: Duration::from_secs(1),
             }
         );
+        assert_eq!(h.ack(&peer_ack(6 * MSS, &[])), vec![]);
+        assert_eq!(h.r.flows(), 0, "everything acknowledged");
     }
 }
