@@ -11,15 +11,7 @@ use common::Sim;
 use sha2::{Digest, Sha256};
 
 fn payload(len: usize, seed: u8) -> Vec<u8> {
-    let mut x = u32::from(seed) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+    common::Pattern::bytes(seed, len)
 }
 
 struct Flow {
@@ -49,14 +41,7 @@ fn pump(
 
 /// Moves `up` bytes client→agent and `down` bytes agent→client over one TCP connection.
 fn transfer(sim: &mut Sim, up: usize, down: usize) -> (Flow, Flow) {
-    sim.attach_netstack(0);
-    sim.attach_netstack(1);
-    sim.add_tunnel(0, 1);
-    // TCP only starts once the WireGuard session is up.
-    assert!(sim.run_until(Duration::from_secs(1), |s| s.session_up(0, 1)));
-    let agent_addr = sim.addr(1);
-    let server = sim.stack(1).tcp_listen(5000).unwrap();
-    let client = sim.stack(0).tcp_connect((agent_addr, 5000).into()).unwrap();
+    let (client, server) = sim.tcp_pair(0, 1, 5000);
     let mut c2s = Flow {
         data: payload(up, 1),
         sent: 0,

@@ -1,6 +1,7 @@
 //! A deterministic simulated network for the sans-IO core: a fake clock, UDP links with loss,
 //! duplication, reordering, an MTU and NATs that rewrite ports (one mapping per socket, or one
-//! per destination: "hard NAT"), a relay that forwards by public key, STUN servers (the
+//! per destination: "hard NAT"), an optional bottleneck on each host's uplink (a rate and a
+//! drop-tail queue), a relay that forwards by public key, STUN servers (the
 //! crate's own responder logic) and the in-memory coordinator. No sleeps, no sockets.
 #![allow(
     dead_code,
@@ -10,16 +11,15 @@
     clippy::expect_used
 )]
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-use std::net::SocketAddr;
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use coder_tunnel::addr::{ServicePrefix, host_net};
 use coder_tunnel::coord::{CoordinateResponse, InMemoryCoordinator, Role};
 use coder_tunnel::core::{Core, CoreConfig, Destination, Event, RngSeed};
 use coder_tunnel::keys::{NodeKey, NodePublic};
-use coder_tunnel::netstack::{Netstack, NetstackConfig};
+use coder_tunnel::netstack::{Netstack, NetstackConfig, SocketHandle};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +33,12 @@ pub struct LinkConfig {
     pub dup_permille: u32,
     /// Largest UDP payload carried.
     pub mtu: usize,
+    /// Each host's uplink sends this many bits per second, one datagram after another;
+    /// 0: unlimited (every datagram leaves at once).
+    pub rate_bps: u64,
+    /// With a rate: the bytes an uplink's queue holds; a datagram that does not fit is
+    /// dropped (drop-tail).
+    pub queue_bytes: u64,
 }
 
 impl Default for LinkConfig {
@@ -43,6 +49,8 @@ impl Default for LinkConfig {
             loss_permille: 0,
             dup_permille: 0,
             mtu: 1452,
+            rate_bps: 0,
+            queue_bytes: 64 << 10,
         }
     }
 }
@@ -125,6 +133,8 @@ pub struct NetStats {
     pub wg_duplicated: u64,
     /// Binding requests the STUN servers answered.
     pub stun_answered: u64,
+    /// Datagrams dropped at a full uplink queue ([`LinkConfig::queue_bytes`]).
+    pub queue_dropped: u64,
 }
 
 pub struct Sim {
@@ -138,8 +148,10 @@ pub struct Sim {
     pub direct_works: bool,
     /// Addresses where a STUN server answers Binding requests.
     pub stun_servers: Vec<SocketAddr>,
-    inflight: BinaryHeap<Reverse<(Instant, u64, usize)>>,
-    payloads: Vec<Option<Payload>>,
+    /// Datagrams on their way, by arrival time and then order of sending.
+    inflight: BTreeMap<(Instant, u64), Payload>,
+    /// When each host's uplink (by source IP) has sent everything queued so far.
+    uplinks: HashMap<IpAddr, Instant>,
     seq: u64,
     rng: u64,
     pub net: NetStats,
@@ -160,8 +172,8 @@ impl Sim {
             relay_latency: Duration::from_millis(10),
             direct_works: true,
             stun_servers: Vec::new(),
-            inflight: BinaryHeap::new(),
-            payloads: Vec::new(),
+            inflight: BTreeMap::new(),
+            uplinks: HashMap::new(),
             seq: 0,
             rng: seed | 1,
             net: NetStats::default(),
@@ -280,9 +292,26 @@ impl Sim {
 
     fn schedule(&mut self, at: Instant, p: Payload) {
         self.seq += 1;
-        self.payloads.push(Some(p));
-        let idx = self.payloads.len() - 1;
-        self.inflight.push(Reverse((at, self.seq, idx)));
+        self.inflight.insert((at, self.seq), p);
+    }
+
+    /// When a datagram of `len` bytes sent from `from` now leaves its uplink, or `None` when
+    /// the uplink's queue is full.
+    fn uplink_departure(&mut self, from: IpAddr, len: usize) -> Option<Instant> {
+        let rate = self.link.rate_bps;
+        if rate == 0 {
+            return Some(self.now);
+        }
+        let busy_until = self.uplinks.get(&from).copied().unwrap_or(self.now);
+        let backlog = busy_until.saturating_duration_since(self.now);
+        let queued = backlog.as_nanos() * u128::from(rate) / 8 / 1_000_000_000;
+        if queued + len as u128 > u128::from(self.link.queue_bytes) {
+            return None;
+        }
+        let serialization = Duration::from_nanos((len as u64 * 8 * 1_000_000_000) / rate);
+        let departure = busy_until.max(self.now) + serialization;
+        self.uplinks.insert(from, departure);
+        Some(departure)
     }
 
     fn send_udp(&mut self, from: SocketAddr, to: SocketAddr, data: Vec<u8>) {
@@ -296,6 +325,10 @@ impl Sim {
             return;
         }
         let is_data = data.first() == Some(&4);
+        let Some(departure) = self.uplink_departure(from.ip(), data.len()) else {
+            self.net.queue_dropped += 1;
+            return;
+        };
         if self.chance(self.link.loss_permille) {
             self.net.udp_lost += 1;
             if is_data && data.len() > 32 {
@@ -317,7 +350,7 @@ impl Sim {
             } else {
                 Duration::from_micros(self.rand() % self.link.jitter.as_micros() as u64)
             };
-            let at = self.now + self.link.latency + jitter;
+            let at = departure + self.link.latency + jitter;
             self.schedule(
                 at,
                 Payload::Udp {
@@ -332,15 +365,12 @@ impl Sim {
     /// Processes everything due at `now`. Returns whether anything happened.
     fn process_now(&mut self) -> bool {
         let mut busy = false;
-        while let Some(Reverse((at, _, idx))) = self.inflight.peek().copied() {
-            if at > self.now {
+        while let Some(entry) = self.inflight.first_entry() {
+            if entry.key().0 > self.now {
                 break;
             }
-            self.inflight.pop();
+            let p = entry.remove();
             busy = true;
-            let Some(p) = self.payloads[idx].take() else {
-                continue;
-            };
             match p {
                 Payload::Udp { from, to, data } if self.stun_servers.contains(&to) => {
                     let mut answer = Vec::new();
@@ -368,9 +398,6 @@ impl Sim {
                         n.core.handle_relay(now, from, &data);
                     }
                 }
-            }
-            if self.payloads.iter().all(Option::is_none) {
-                self.payloads.clear();
             }
         }
         for i in 0..self.nodes.len() {
@@ -468,6 +495,25 @@ impl Sim {
         self.nodes[i].stack.as_mut().unwrap()
     }
 
+    /// Gives nodes `client` and `server` netstacks, brings the tunnel up and opens a TCP
+    /// connection from `client` to `server`'s `port`. Returns (client socket, server socket).
+    pub fn tcp_pair(
+        &mut self,
+        client: usize,
+        server: usize,
+        port: u16,
+    ) -> (SocketHandle, SocketHandle) {
+        self.attach_netstack(client);
+        self.attach_netstack(server);
+        self.add_tunnel(client, server);
+        // TCP only starts once the WireGuard session is up.
+        assert!(self.run_until(Duration::from_secs(1), |s| s.session_up(client, server)));
+        let addr = self.addr(server);
+        let listener = self.stack(server).tcp_listen(port).unwrap();
+        let connection = self.stack(client).tcp_connect((addr, port).into()).unwrap();
+        (connection, listener)
+    }
+
     /// One step: everything due now, then the clock moves to the next due time.
     pub fn step(&mut self) {
         let mut spins = 0;
@@ -482,7 +528,7 @@ impl Sim {
 
     /// The next time anything is due.
     fn next_time(&mut self) -> Instant {
-        let net = self.inflight.peek().map(|Reverse((at, _, _))| *at);
+        let net = self.inflight.first_key_value().map(|((at, _), _)| *at);
         let nodes = self
             .nodes
             .iter()
@@ -556,6 +602,33 @@ impl Sim {
 
     pub fn elapsed(&self) -> Duration {
         self.now - self.start
+    }
+}
+
+/// A deterministic byte stream (xorshift32, one byte a step): what a test sends, generated
+/// as it goes.
+pub struct Pattern(u32);
+
+impl Pattern {
+    pub fn new(seed: u8) -> Self {
+        Self(u32::from(seed) | 1)
+    }
+
+    /// Fills `buf` with the stream's next bytes.
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for b in buf {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 17;
+            self.0 ^= self.0 << 5;
+            *b = self.0 as u8;
+        }
+    }
+
+    /// The stream's first `len` bytes.
+    pub fn bytes(seed: u8, len: usize) -> Vec<u8> {
+        let mut v = vec![0; len];
+        Self::new(seed).fill(&mut v);
+        v
     }
 }
 
