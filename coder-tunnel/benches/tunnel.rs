@@ -14,13 +14,17 @@
 //!   default config (UDP GSO sends and GRO receives, `TunnelConfig::udp_gso`; target ≥ 0.15 ×
 //!   L0) and with `udp_gso` off (`sendmmsg`/`recvmmsg` batches of separate datagrams; target
 //!   ≥ 0.15 × L0). Datagrams per system call are printed for both directions.
+//! - L5: the L3 transfer with `block_direct`, so every datagram crosses a [`RelayServer`]
+//!   over loopback WebSockets (target ≥ 0.5 × direct; the L3 default row of the same run
+//!   stands in for L4, which needs root, see `benches/netns.rs`), with the relay's CPU seconds
+//!   per Gbit moved, read from the CPU clock of the relay's own thread ([`Relay`]).
 //! - Setup: handshake and first TCP byte after `add_tunnel`, in-memory coordinator, a fresh
 //!   tunnel pair per trial, 100 trials (target first byte < 50 ms, never a 5 s retry).
 //! - Lat: 1-byte TCP echo round trip through the two tunnels vs. plain loopback TCP in the
 //!   same run (target added p50 ≤ 0.35 ms, p99 ≤ 1 ms).
 //!
 //! Run: `cargo bench -p coder-tunnel --bench tunnel`. For profiling, `TUNNEL_BENCH_PROFILE=l2`
-//! (or `l3-off`, `l3-gso`) runs one level alone and prints its rate (see [`profile_one`]). Criterion measures L0–L2; the closing
+//! (or `l3-off`, `l3-gso`, `l5`) runs one level alone and prints its rate (see [`profile_one`]). Criterion measures L0–L2; the closing
 //! tables re-time every level back to back and print Gbit/s and the ratio to L0, then the
 //! setup and latency figures, each with its target met or NOT met.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
