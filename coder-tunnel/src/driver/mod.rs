@@ -54,7 +54,7 @@ pub struct TunnelConfig {
     /// STUN servers (UDP) to learn our public mapping from, through the same socket: normally
     /// the relay servers' hosts at their `RelayNode::stun_port` (the `relay` example answers
     /// STUN on its own port); [`resolve_stun_servers`] derives them from a
-    /// [`RelayMap`](crate::coord::RelayMap), or [`RelayMap::stun_servers`] without DNS. Asked at start, every [`crate::core::STUN_INTERVAL`] and after a direct
+    /// [`RelayMap`], or [`RelayMap::stun_servers`] without DNS. Asked at start, every [`crate::core::STUN_INTERVAL`] and after a direct
     /// path fails. A round is judged once every server has answered or given up (after
     /// [`crate::core::STUN_ATTEMPTS`] unanswered requests); servers that gave up are left
     /// out, so one answering server is enough. Per address family, the mapping is advertised

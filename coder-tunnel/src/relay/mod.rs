@@ -1,6 +1,6 @@
 //! The relay: framing ([`frame`]), a client the driver uses ([`client`]) and a server that
 //! forwards ciphertext between peers by public key ([`server`]), and the STUN responder that
-//! runs next to it ([`stun_server`]). Both ends write with [`batch`].
+//! runs next to it ([`stun_server`]). Both ends batch their writes (`batch`).
 
 mod batch;
 pub mod client;
