@@ -14,13 +14,17 @@
 //!   default config (UDP GSO sends and GRO receives, `TunnelConfig::udp_gso`; target ≥ 0.15 ×
 //!   L0) and with `udp_gso` off (`sendmmsg`/`recvmmsg` batches of separate datagrams; target
 //!   ≥ 0.15 × L0). Datagrams per system call are printed for both directions.
+//! - L5: the L3 transfer with `block_direct`, so every datagram crosses a [`RelayServer`]
+//!   over loopback WebSockets (target ≥ 0.5 × direct; the L3 default row of the same run
+//!   stands in for L4, which needs root, see `benches/netns.rs`), with the relay's CPU seconds
+//!   per Gbit moved, read from the CPU clock of the relay's own thread ([`Relay`]).
 //! - Setup: handshake and first TCP byte after `add_tunnel`, in-memory coordinator, a fresh
 //!   tunnel pair per trial, 100 trials (target first byte < 50 ms, never a 5 s retry).
 //! - Lat: 1-byte TCP echo round trip through the two tunnels vs. plain loopback TCP in the
 //!   same run (target added p50 ≤ 0.35 ms, p99 ≤ 1 ms).
 //!
 //! Run: `cargo bench -p coder-tunnel --bench tunnel`. For profiling, `TUNNEL_BENCH_PROFILE=l2`
-//! (or `l3-off`, `l3-gso`) runs one level alone and prints its rate (see [`profile_one`]). Criterion measures L0–L2; the closing
+//! (or `l3-off`, `l3-gso`, `l5`) runs one level alone and prints its rate (see [`profile_one`]). Criterion measures L0–L2; the closing
 //! tables re-time every level back to back and print Gbit/s and the ratio to L0, then the
 //! setup and latency figures, each with its target met or NOT met.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -31,13 +35,14 @@ use std::time::{Duration, Instant};
 
 use coder_tunnel::addr::{ServicePrefix, host_net};
 use coder_tunnel::core::{Core, CoreConfig, Destination, RngSeed};
-use coder_tunnel::driver::{MemoryCoordinatorHub, Tunnel};
+use coder_tunnel::driver::{MemoryCoordinatorHub, Tunnel, TunnelConfig};
 use coder_tunnel::keys::NodeKey;
 use coder_tunnel::netstack::{Netstack, NetstackConfig};
 use coder_tunnel::path::PathKind;
 use coder_tunnel::relay::RelayServer;
 use coder_tunnel::wg::{BoringtunSession, WgClock, WgOutput, WgRateLimiter, WgSession};
 use criterion::{Criterion, Throughput};
+use nix::time::{ClockId, clock_gettime};
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -252,38 +257,81 @@ fn exchange(from: &mut Core, to: &mut Core, src: SocketAddr, now: Instant) {
 /// Bytes per L3 transfer.
 const L3_BYTES: usize = 64 << 20;
 
-/// A loopback relay shared by every driver-level measurement.
-async fn relay() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/relay", listener.local_addr().unwrap());
-    tokio::spawn(RelayServer::new(1024).serve(listener));
-    url
+/// A loopback relay shared by every driver-level measurement, on its own thread and
+/// single-threaded runtime so that its CPU time is that thread's ([`Relay::cpu_time`]).
+struct Relay {
+    url: String,
+    runtime: tokio::runtime::Handle,
+    server: RelayServer,
+}
+
+impl Relay {
+    fn start() -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let url = format!("ws://{}/relay", listener.local_addr().unwrap());
+                let server = RelayServer::new(1024);
+                tx.send((url, tokio::runtime::Handle::current(), server.clone()))
+                    .unwrap();
+                server.serve(listener).await
+            })
+        });
+        let (url, runtime, server) = rx.recv().unwrap();
+        Self {
+            url,
+            runtime,
+            server,
+        }
+    }
+
+    /// CPU time (user and system) the relay's thread has used so far.
+    async fn cpu_time(&self) -> Duration {
+        let read = || clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).unwrap();
+        Duration::from(self.runtime.spawn(async move { read() }).await.unwrap())
+    }
 }
 
 /// A client and an agent tunnel on loopback UDP with the in-memory coordinator and a relay,
 /// started but not yet connected: the caller times `client.add_tunnel(agent.id())`.
-async fn start_pair(relay_url: &str, udp_gso: bool) -> (Tunnel, Tunnel) {
+async fn start_pair(relay_url: &str, configure: impl Fn(&mut TunnelConfig)) -> (Tunnel, Tunnel) {
     MemoryCoordinatorHub::new()
-        .start_loopback_pair(relay_url, |c| c.udp_gso = udp_gso)
+        .start_loopback_pair(relay_url, configure)
         .await
         .unwrap()
 }
 
 /// A connected pair whose path is direct UDP both ways (the L3 and latency setting).
 async fn direct_pair(relay_url: &str, udp_gso: bool) -> (Tunnel, Tunnel) {
-    let (client, agent) = start_pair(relay_url, udp_gso).await;
+    let direct = |t: &Tunnel| PathKind::Direct(t.local_udp_addr());
+    connected_pair(relay_url, |c| c.udp_gso = udp_gso, direct).await
+}
+
+/// A connected pair with `block_direct`: every datagram crosses the relay (the L5 setting).
+async fn relayed_pair(relay_url: &str) -> (Tunnel, Tunnel) {
+    connected_pair(relay_url, |c| c.block_direct = true, |_| PathKind::Relay).await
+}
+
+/// A pair configured by `configure`, connected, with each side on `path(other side)` and the
+/// session up.
+async fn connected_pair(
+    relay_url: &str,
+    configure: impl Fn(&mut TunnelConfig),
+    path: impl Fn(&Tunnel) -> PathKind,
+) -> (Tunnel, Tunnel) {
+    let (client, agent) = start_pair(relay_url, configure).await;
     client.add_tunnel(agent.id()).await.unwrap();
     let limit = Duration::from_secs(10);
-    let to_agent = PathKind::Direct(agent.local_udp_addr());
-    let to_client = PathKind::Direct(client.local_udp_addr());
-    client
-        .wait_path(agent.public_key(), to_agent, limit)
-        .await
-        .expect("client never went direct");
-    agent
-        .wait_path(client.public_key(), to_client, limit)
-        .await
-        .expect("agent never went direct");
+    for (from, to) in [(&client, &agent), (&agent, &client)] {
+        from.wait_path(to.public_key(), path(to), limit)
+            .await
+            .expect("path never settled");
+    }
     client
         .wait_session(agent.addresses()[0].into())
         .await
@@ -357,10 +405,52 @@ struct L3 {
     rx_per_call: f64,
 }
 
+/// L5 figures: [`l3_tcp`] over a relay-only pair.
+struct L5 {
+    best: Duration,
+    /// Relay thread CPU time over all runs.
+    relay_cpu: Duration,
+    /// Wall time of all runs.
+    wall: Duration,
+    /// Bytes moved over all runs.
+    moved: usize,
+    /// Frames the relay dropped because a destination queue was full.
+    dropped_queue_full: u64,
+}
+
+impl L5 {
+    /// Relay CPU seconds per Gbit moved: the cores the relay keeps busy per Gbit/s.
+    fn cpu_per_gbps(&self) -> f64 {
+        self.relay_cpu.as_secs_f64() / (self.moved as f64 * 8.0 / 1e9)
+    }
+}
+
+/// L5: `runs` transfers of `bytes` over a [`relayed_pair`], timing the relay's CPU around them.
+async fn l5_tcp(relay: &Relay, bytes: usize, runs: usize) -> L5 {
+    let (client, agent) = relayed_pair(&relay.url).await;
+    let (cpu0, drops0, start) = (
+        relay.cpu_time().await,
+        relay.server.stats().dropped_queue_full,
+        Instant::now(),
+    );
+    let best = l3_tcp(&client, &agent, bytes, runs).await.best;
+    let wall = start.elapsed();
+    let relay_cpu = relay.cpu_time().await - cpu0;
+    let _ = client.close().await;
+    let _ = agent.close().await;
+    L5 {
+        best,
+        relay_cpu,
+        wall,
+        moved: bytes * runs,
+        dropped_queue_full: relay.server.stats().dropped_queue_full - drops0,
+    }
+}
+
 /// One setup trial: a fresh pair; returns (handshake, first byte) measured from
 /// `add_tunnel`, or `None` when the first byte took longer than 10 s.
 async fn setup_trial(relay_url: &str) -> Option<(Duration, Duration)> {
-    let (client, agent) = start_pair(relay_url, true).await;
+    let (client, agent) = start_pair(relay_url, |_| {}).await;
     let mut listener = agent.listen_tcp(22).await.unwrap();
     let server = tokio::spawn(async move {
         let (mut s, _) = listener.accept().await.unwrap();
@@ -424,6 +514,7 @@ async fn latency(client: &Tunnel, agent: &Tunnel, n: usize) -> (Vec<Duration>, V
 struct DriverFigures {
     l3: L3,
     l3_mmsg: L3,
+    l5: L5,
     setup_handshake: Vec<Duration>,
     setup_first_byte: Vec<Duration>,
     setup_failed: usize,
@@ -431,28 +522,34 @@ struct DriverFigures {
     lat_plain: Vec<Duration>,
 }
 
-fn driver_figures() -> DriverFigures {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+/// The runtime the driver-level figures run on: two workers, as on the 2-core CI machine.
+fn driver_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
-    rt.block_on(async {
-        let url = relay().await;
-        let (client, agent) = direct_pair(&url, false).await;
+        .unwrap()
+}
+
+fn driver_figures() -> DriverFigures {
+    let relay = Relay::start();
+    let url = &relay.url;
+    driver_runtime().block_on(async {
+        let (client, agent) = direct_pair(url, false).await;
         let l3_mmsg = l3_tcp(&client, &agent, L3_BYTES, 3).await;
         let _ = client.close().await;
         let _ = agent.close().await;
-        let (client, agent) = direct_pair(&url, true).await;
+        let (client, agent) = direct_pair(url, true).await;
         let l3 = l3_tcp(&client, &agent, L3_BYTES, 3).await;
         let (lat_tunnel, lat_plain) = latency(&client, &agent, 2000).await;
         let _ = client.close().await;
         let _ = agent.close().await;
+        let l5 = l5_tcp(&relay, L3_BYTES, 3).await;
 
         let (mut setup_handshake, mut setup_first_byte, mut setup_failed) =
             (Vec::new(), Vec::new(), 0);
         for _ in 0..100 {
-            match setup_trial(&url).await {
+            match setup_trial(url).await {
                 Some((h, f)) => {
                     setup_handshake.push(h);
                     setup_first_byte.push(f);
@@ -465,6 +562,7 @@ fn driver_figures() -> DriverFigures {
         DriverFigures {
             l3,
             l3_mmsg,
+            l5,
             setup_handshake,
             setup_first_byte,
             setup_failed,
@@ -475,7 +573,8 @@ fn driver_figures() -> DriverFigures {
 }
 
 /// Runs one level alone for a profiler: `l2` (`TUNNEL_BENCH_MIB` MiB, default 1024) or
-/// `l3-off` / `l3-gso` (one 64 MiB L3 transfer with `udp_gso` off / on).
+/// `l3-off` / `l3-gso` (one 64 MiB L3 transfer with `udp_gso` off / on) or `l5` (one 64 MiB
+/// transfer through the relay, with the relay's CPU per Gbit/s).
 fn profile_one(level: &str) {
     let mut mib: usize = std::env::var("TUNNEL_BENCH_MIB")
         .ok()
@@ -484,20 +583,26 @@ fn profile_one(level: &str) {
     let (name, d) = match level {
         "l2" => ("L2", l2_tcp(mib << 20, 1280)),
         "l3-off" | "l3-gso" => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            let d = rt.block_on(async {
-                let url = relay().await;
-                let (client, agent) = direct_pair(&url, level == "l3-gso").await;
+            let relay = Relay::start();
+            let d = driver_runtime().block_on(async {
+                let (client, agent) = direct_pair(&relay.url, level == "l3-gso").await;
                 l3_tcp(&client, &agent, L3_BYTES, 1).await.best
             });
             mib = L3_BYTES >> 20;
             ("L3", d)
         }
-        _ => panic!("TUNNEL_BENCH_PROFILE: l2, l3-off or l3-gso"),
+        "l5" => {
+            let relay = Relay::start();
+            let l5 = driver_runtime().block_on(l5_tcp(&relay, L3_BYTES, 1));
+            println!(
+                "relay CPU {:.2} s per Gbit, {} frames dropped on a full queue",
+                l5.cpu_per_gbps(),
+                l5.dropped_queue_full
+            );
+            mib = L3_BYTES >> 20;
+            ("L5", l5.best)
+        }
+        _ => panic!("TUNNEL_BENCH_PROFILE: l2, l3-off, l3-gso or l5"),
     };
     println!("{name} {:.2} Gbit/s", gbps(mib << 20, d));
 }
@@ -585,6 +690,27 @@ fn main() {
          L3 batching, udp_gso off: sendmmsg and recvmmsg (up to 64 datagrams each), {:.1} \
          datagrams per send call, {:.1} per receive call measured.",
         d.l3.tx_per_call, d.l3.rx_per_call, d.l3_mmsg.tx_per_call, d.l3_mmsg.rx_per_call
+    );
+
+    let (l3, l5) = (gbps(L3_BYTES, d.l3.best), gbps(L3_BYTES, d.l5.best));
+    println!(
+        "\nL5 relay path (ws)    {l5:6.2}   {:.3}         ratio to L3 direct {:.3}, target >= 0.50 {}",
+        l5 / l0,
+        l5 / l3,
+        verdict(l5 / l3 >= 0.5)
+    );
+    println!(
+        "L5: the L3 setup with block_direct, so every datagram goes client -> WebSocket -> \
+         in-process RelayServer -> WebSocket -> agent on loopback; 64 MiB, best of 3. tunnel.md \
+         6.7 sets >= 0.5 x L4 direct; L4 is the root-only netns bench (benches/netns.rs), so the \
+         direct reference here is the L3 default row of this run.\n\
+         relay CPU: {:.2} CPU-seconds per Gbit moved (cores busy per Gbit/s), the relay's own \
+         thread (single-threaded runtime, CLOCK_THREAD_CPUTIME_ID) over all 3 runs; it was busy \
+         {:.0}% of their {:.2} s; {} frames dropped on a full queue.",
+        d.l5.cpu_per_gbps(),
+        100.0 * d.l5.relay_cpu.as_secs_f64() / d.l5.wall.as_secs_f64(),
+        d.l5.wall.as_secs_f64(),
+        d.l5.dropped_queue_full
     );
 
     let (h, f) = (&d.setup_handshake, &d.setup_first_byte);

@@ -8,6 +8,7 @@
 //! first WireGuard handshake is not dropped.
 
 pub mod memory;
+pub mod relay_map;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use memory::{InMemoryCoordinator, Role};
+pub use relay_map::{RelayMap, RelayNode, RelayRegion};
 
 use crate::keys::NodePublic;
 
@@ -119,38 +121,6 @@ pub enum PeerUpdateKind {
     Lost,
     /// The peer installed our node; handshake now.
     ReadyForHandshake,
-}
-
-/// The relay directory (Coder's DERP map).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RelayMap {
-    /// Regions by id.
-    pub regions: BTreeMap<u16, RelayRegion>,
-}
-
-/// One relay region.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RelayRegion {
-    /// Region id (as in [`Node::home_relay`]).
-    pub region_id: u16,
-    /// Short code.
-    pub code: String,
-    /// Display name.
-    pub name: String,
-    /// Relay servers in the region.
-    pub nodes: Vec<RelayNode>,
-}
-
-/// One relay server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RelayNode {
-    /// Name.
-    pub name: String,
-    /// WebSocket URL of the relay endpoint, e.g. `ws://127.0.0.1:8080/relay`.
-    pub url: String,
-    /// STUN port (0 = none).
-    #[serde(default)]
-    pub stun_port: u16,
 }
 
 #[cfg(test)]

@@ -15,7 +15,8 @@ use crate::core::{Core, Destination, Event};
 use crate::relay::{RelayEvent, RelayLink};
 
 /// Datagrams read from the socket per wake-up before the netstack runs (a coalesced GRO or
-/// `recvmmsg` receive is taken whole, so one wake-up may take up to 63 more).
+/// `recvmmsg` receive is taken whole, so one wake-up may take up to 63 more); also the relay
+/// events taken per wake-up.
 const RECV_BATCH: usize = 64;
 
 struct Waiter {
@@ -80,17 +81,20 @@ pub(super) async fn run(
                     }
                 }
             }
-            ev = recv_opt(&mut relay_rx) => match ev {
-                Some(RelayEvent::Up) => lp.core.set_relay_connected(Instant::now(), true),
-                Some(RelayEvent::Down(reason)) => {
-                    tracing::debug!(%reason, "relay down");
-                    lp.core.set_relay_connected(Instant::now(), false);
+            ev = recv_opt(&mut relay_rx) => match (ev, &mut relay_rx) {
+                (Some(ev), Some(rx)) => {
+                    // What else is queued goes into the same turn (one netstack poll per batch,
+                    // not per datagram), as for UDP.
+                    let now = Instant::now();
+                    lp.relay_event(now, ev);
+                    for _ in 1..RECV_BATCH {
+                        match rx.try_recv() {
+                            Ok(ev) => lp.relay_event(now, ev),
+                            Err(_) => break,
+                        }
+                    }
                 }
-                Some(RelayEvent::Packet(src, data)) => {
-                    lp.core.handle_relay(Instant::now(), src, &data);
-                }
-                Some(RelayEvent::Malformed) => lp.core.handle_relay_malformed(),
-                None => relay_rx = None,
+                _ => relay_rx = None,
             },
             resp = recv_opt(&mut responses) => match resp {
                 Some(resp) => {
@@ -175,6 +179,18 @@ impl Loop {
                 let _ = reply.send(self.core.node(now));
             }
             Command::Close(_) => {}
+        }
+    }
+
+    fn relay_event(&mut self, now: Instant, ev: RelayEvent) {
+        match ev {
+            RelayEvent::Up => self.core.set_relay_connected(now, true),
+            RelayEvent::Down(reason) => {
+                tracing::debug!(%reason, "relay down");
+                self.core.set_relay_connected(now, false);
+            }
+            RelayEvent::Packet(src, data) => self.core.handle_relay(now, src, &data),
+            RelayEvent::Malformed => self.core.handle_relay_malformed(),
         }
     }
 

@@ -26,7 +26,8 @@ pub use tcp::{TcpListener, TcpStream};
 
 use crate::Error;
 use crate::addr::{ServicePrefix, host_net};
-use crate::coord::{Node, PeerUpdate};
+use crate::coord::relay_map::StunTarget;
+use crate::coord::{Node, PeerUpdate, RelayMap};
 use crate::core::{Core, CoreConfig, PeerDiagnostics, RngSeed, Stats};
 use crate::keys::{NodeKey, NodePublic};
 use crate::netstack::{Netstack, NetstackConfig, RecoveryStats, is_echo_reply};
@@ -51,8 +52,9 @@ pub struct TunnelConfig {
     /// they probe us.
     pub listen: SocketAddr,
     /// STUN servers (UDP) to learn our public mapping from, through the same socket: normally
-    /// the home relay's host at its `RelayNode::stun_port` (the `relay` example answers STUN
-    /// on its own port). Asked at start, every [`crate::core::STUN_INTERVAL`] and after a direct
+    /// the relay servers' hosts at their `RelayNode::stun_port` (the `relay` example answers
+    /// STUN on its own port); [`resolve_stun_servers`] derives them from a
+    /// [`RelayMap`], or [`RelayMap::stun_servers`] without DNS. Asked at start, every [`crate::core::STUN_INTERVAL`] and after a direct
     /// path fails. A round is judged once every server has answered or given up (after
     /// [`crate::core::STUN_ATTEMPTS`] unanswered requests); servers that gave up are left
     /// out, so one answering server is enough. Per address family, the mapping is advertised
@@ -115,6 +117,35 @@ impl TunnelConfig {
     pub fn agent(prefix: ServicePrefix, id: Uuid) -> Self {
         Self::base(id, prefix.addr_from_uuid(id))
     }
+}
+
+/// The STUN servers of `map`, for [`TunnelConfig::stun_servers`]: the addresses the map gives
+/// ([`RelayMap::stun_servers`]) and every address a server's host name resolves to
+/// (`tokio::net::lookup_host`, once, here), in map order without repeats. Servers without a
+/// STUN port are skipped; a name that does not resolve is left out with a warning, since one
+/// answering server is enough. Call it again to pick up DNS changes.
+pub async fn resolve_stun_servers(map: &RelayMap) -> Vec<SocketAddr> {
+    let mut out: Vec<SocketAddr> = Vec::new();
+    for target in map.stun_targets() {
+        let addrs = match target {
+            StunTarget::Addrs(addrs) => addrs,
+            StunTarget::Host(host, port) => {
+                match tokio::net::lookup_host((host.as_str(), port)).await {
+                    Ok(addrs) => addrs.collect(),
+                    Err(e) => {
+                        tracing::warn!(%host, error = %e, "STUN server name did not resolve");
+                        Vec::new()
+                    }
+                }
+            }
+        };
+        for a in addrs {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+    }
+    out
 }
 
 enum Command {
@@ -395,5 +426,45 @@ impl Tunnel {
     /// Says goodbye to the coordinator and stops the event loop.
     pub async fn close(self) -> Result<(), Error> {
         self.ask(Command::Close).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::net::ToSocketAddrs;
+
+    use super::*;
+    use crate::coord::{RelayNode, RelayRegion};
+
+    #[tokio::test]
+    async fn resolve_stun_servers_keeps_literals_and_resolves_names_once() {
+        let node = |url: &str, stun_port| RelayNode {
+            name: url.to_owned(),
+            url: url.to_owned(),
+            stun_port,
+            ipv4: None,
+            ipv6: None,
+        };
+        let map = RelayMap {
+            regions: BTreeMap::from([(
+                1,
+                RelayRegion {
+                    region_id: 1,
+                    code: "r1".into(),
+                    name: "region 1".into(),
+                    nodes: vec![
+                        node("ws://192.0.2.1:8080/relay", 3478),
+                        node("ws://localhost:8080/relay", 3478),
+                        node("ws://localhost:8081/relay", 3478),
+                        node("ws://localhost:8082/relay", 0),
+                    ],
+                },
+            )]),
+        };
+        let mut expected = vec!["192.0.2.1:3478".parse().unwrap()];
+        expected.extend("localhost:3478".to_socket_addrs().unwrap());
+        assert!(expected[1..].contains(&"127.0.0.1:3478".parse().unwrap()));
+        assert_eq!(resolve_stun_servers(&map).await, expected);
     }
 }

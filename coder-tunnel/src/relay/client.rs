@@ -8,6 +8,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::batch::write_batch;
 use super::frame::{Frame, login_proof};
 use crate::Error;
 use crate::keys::{NodeKey, NodePublic};
@@ -95,16 +96,15 @@ async fn run_connection(
         return Ok(());
     }
     let mut keepalive = tokio::time::interval(Duration::from_secs(30));
-    let mut buf = Vec::with_capacity(2048);
     loop {
         tokio::select! {
             out = out_rx.recv() => {
-                let Some((dst, data)) = out else { return Ok(()) };
-                buf.clear();
-                Frame::Send { dst, data }.encode(&mut buf);
-                sink.send(Message::Binary(buf.clone().into()))
-                    .await
-                    .map_err(|e| Error::Relay(e.to_string()))?;
+                let Some(first) = out else { return Ok(()) };
+                write_batch(&mut sink, out_rx, first, |(dst, data)| {
+                    Frame::Send { dst, data }.to_vec()
+                })
+                .await
+                .map_err(|e| Error::Relay(e.to_string()))?;
             }
             msg = stream.next() => {
                 let ev = match msg {

@@ -18,6 +18,11 @@ pub const MAX_DATAGRAM: usize = 65_535;
 /// Largest frame payload.
 pub const MAX_PAYLOAD: usize = 32 + MAX_DATAGRAM;
 
+/// Type byte of [`Frame::Send`].
+const SEND: u8 = 4;
+/// Type byte of [`Frame::Recv`].
+const RECV: u8 = 5;
+
 const LOGIN_LABEL: &[u8] = b"coder-tunnel relay login v1";
 
 /// One relay frame.
@@ -66,18 +71,58 @@ fn key_at(b: &[u8]) -> NodePublic {
     NodePublic(k)
 }
 
+/// The type byte and the payload of the one frame occupying all of `buf`; a data frame
+/// (`Send` or `Recv`) must carry a key and at least one datagram byte.
+fn split(buf: &[u8]) -> Result<(u8, &[u8]), Error> {
+    if buf.len() < HEADER {
+        return Err(Error::Frame("relay: truncated header"));
+    }
+    let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
+    if len > MAX_PAYLOAD {
+        return Err(Error::Frame("relay: oversized"));
+    }
+    let p = &buf[HEADER..];
+    if p.len() != len {
+        return Err(Error::Frame("relay: length mismatch"));
+    }
+    if matches!(buf[0], SEND | RECV) && len < 33 {
+        return Err(Error::Frame("relay: truncated"));
+    }
+    Ok((buf[0], p))
+}
+
+/// Turns a client's [`Frame::Send`] into the [`Frame::Recv`] its destination gets, in place
+/// (the two share one layout; only the type byte and the key differ), and returns the
+/// destination. The relay forwards a datagram this way without copying it out and back.
+/// Anything but a well-formed `Send` frame is refused and left as it was.
+pub fn readdress(frame: &mut [u8], src: &NodePublic) -> Result<NodePublic, Error> {
+    if split(frame)?.0 != SEND {
+        return Err(Error::Frame("relay: not a data frame"));
+    }
+    let key = &mut frame[HEADER..HEADER + 32];
+    let dst = key_at(key);
+    key.copy_from_slice(&src.0);
+    frame[0] = RECV;
+    Ok(dst)
+}
+
 impl Frame {
-    /// Appends the encoded frame to `out`.
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        let (ty, parts): (u8, [&[u8]; 2]) = match self {
+    /// The type byte and the payload's two parts.
+    fn parts(&self) -> (u8, [&[u8]; 2]) {
+        match self {
             Frame::ServerHello { ephemeral } => (1, [&ephemeral.0, &[]]),
             Frame::ClientHello { key, proof } => (2, [&key.0, proof]),
             Frame::ServerAccept => (3, [&[], &[]]),
-            Frame::Send { dst, data } => (4, [&dst.0, data]),
-            Frame::Recv { src, data } => (5, [&src.0, data]),
+            Frame::Send { dst, data } => (SEND, [&dst.0, data]),
+            Frame::Recv { src, data } => (RECV, [&src.0, data]),
             Frame::KeepAlive => (6, [&[], &[]]),
             Frame::PeerGone { key } => (7, [&key.0, &[]]),
-        };
+        }
+    }
+
+    /// Appends the encoded frame to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let (ty, parts) = self.parts();
         let len = parts[0].len() + parts[1].len();
         out.push(ty);
         out.extend_from_slice(&(len as u32).to_be_bytes());
@@ -85,26 +130,18 @@ impl Frame {
         out.extend_from_slice(parts[1]);
     }
 
-    /// The encoded frame.
+    /// The encoded frame, in a buffer of exactly its size.
     pub fn to_vec(&self) -> Vec<u8> {
-        let mut v = Vec::new();
+        let (_, [a, b]) = self.parts();
+        let mut v = Vec::with_capacity(HEADER + a.len() + b.len());
         self.encode(&mut v);
         v
     }
 
     /// Decodes exactly one frame occupying all of `buf`.
     pub fn decode(buf: &[u8]) -> Result<Frame, Error> {
-        if buf.len() < HEADER {
-            return Err(Error::Frame("relay: truncated header"));
-        }
-        let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
-        if len > MAX_PAYLOAD {
-            return Err(Error::Frame("relay: oversized"));
-        }
-        let p = &buf[HEADER..];
-        if p.len() != len {
-            return Err(Error::Frame("relay: length mismatch"));
-        }
+        let (ty, p) = split(buf)?;
+        let len = p.len();
         let exact = |n: usize| {
             if len == n {
                 Ok(())
@@ -112,14 +149,7 @@ impl Frame {
                 Err(Error::Frame("relay: bad length"))
             }
         };
-        let at_least = |n: usize| {
-            if len >= n {
-                Ok(())
-            } else {
-                Err(Error::Frame("relay: truncated"))
-            }
-        };
-        Ok(match buf[0] {
+        Ok(match ty {
             1 => {
                 exact(32)?;
                 Frame::ServerHello {
@@ -139,20 +169,14 @@ impl Frame {
                 exact(0)?;
                 Frame::ServerAccept
             }
-            4 => {
-                at_least(33)?;
-                Frame::Send {
-                    dst: key_at(p),
-                    data: p[32..].to_vec(),
-                }
-            }
-            5 => {
-                at_least(33)?;
-                Frame::Recv {
-                    src: key_at(p),
-                    data: p[32..].to_vec(),
-                }
-            }
+            SEND => Frame::Send {
+                dst: key_at(p),
+                data: p[32..].to_vec(),
+            },
+            RECV => Frame::Recv {
+                src: key_at(p),
+                data: p[32..].to_vec(),
+            },
             6 => {
                 exact(0)?;
                 Frame::KeepAlive
@@ -228,6 +252,32 @@ mod tests {
             Frame::decode(&empty),
             Err(Error::Frame("relay: truncated"))
         ));
+    }
+
+    #[test]
+    fn readdress_turns_a_send_into_the_recv_the_destination_gets() {
+        let (src, dst) = (
+            NodeKey::from_bytes([5; 32]).public(),
+            NodeKey::from_bytes([6; 32]).public(),
+        );
+        let data = vec![4, 0, 0, 0, 9, 9];
+        let mut buf = Frame::Send {
+            dst,
+            data: data.clone(),
+        }
+        .to_vec();
+        assert_eq!(readdress(&mut buf, &src).unwrap(), dst);
+        assert_eq!(buf, Frame::Recv { src, data }.to_vec());
+        // Not a `Send` frame (now a `Recv`), a truncated one, a keep-alive: refused, untouched.
+        for mut bad in [
+            buf.clone(),
+            buf[..buf.len() - 1].to_vec(),
+            Frame::KeepAlive.to_vec(),
+        ] {
+            let before = bad.clone();
+            assert!(readdress(&mut bad, &dst).is_err());
+            assert_eq!(bad, before);
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The relay: framing ([`frame`]), a client the driver uses ([`client`]) and a server that
 //! forwards ciphertext between peers by public key ([`server`]), and the STUN responder that
-//! runs next to it ([`stun_server`]).
+//! runs next to it ([`stun_server`]). Both ends batch their writes (`batch`).
 
+mod batch;
 pub mod client;
 pub mod frame;
 pub mod server;

@@ -14,7 +14,8 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::frame::{Frame, verify_login};
+use super::batch::write_batch;
+use super::frame::{Frame, readdress, verify_login};
 use crate::keys::{NodeKey, NodePublic};
 
 /// Counters of a relay server.
@@ -182,8 +183,8 @@ impl RelayServer {
             clients.insert(key, (conn, tx));
         }
         let writer = async move {
-            while let Some(frame) = rx.recv().await {
-                if sink.send(Message::Binary(frame.into())).await.is_err() {
+            while let Some(first) = rx.recv().await {
+                if write_batch(&mut sink, &mut rx, first, |f| f).await.is_err() {
                     break;
                 }
             }
@@ -191,7 +192,7 @@ impl RelayServer {
         let reader = async {
             while let Some(Ok(msg)) = stream.next().await {
                 match msg {
-                    Message::Binary(b) => self.forward(key, &b),
+                    Message::Binary(b) => self.forward(key, b.into()),
                     Message::Close(_) => break,
                     Message::Ping(_) | Message::Pong(_) => {}
                     _ => {
@@ -214,12 +215,14 @@ impl RelayServer {
         }
     }
 
-    fn forward(&self, src: NodePublic, buf: &[u8]) {
+    /// Forwards a client's frame: a `Send` frame goes to its destination's queue as a `Recv`
+    /// frame (rewritten in place), a keep-alive is dropped, anything else is counted.
+    fn forward(&self, src: NodePublic, mut frame: Vec<u8>) {
         let c = &self.inner.counters;
-        let (dst, data) = match Frame::decode(buf) {
-            Ok(Frame::Send { dst, data }) => (dst, data),
-            Ok(Frame::KeepAlive) => return,
-            _ => {
+        let dst = match readdress(&mut frame, &src) {
+            Ok(dst) => dst,
+            Err(_) if matches!(Frame::decode(&frame), Ok(Frame::KeepAlive)) => return,
+            Err(_) => {
                 c.dropped_malformed.fetch_add(1, Ordering::Relaxed);
                 return;
             }
@@ -234,7 +237,7 @@ impl RelayServer {
             c.dropped_no_peer.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        match target.try_send(Frame::Recv { src, data }.to_vec()) {
+        match target.try_send(frame) {
             Ok(()) => {
                 c.forwarded.fetch_add(1, Ordering::Relaxed);
             }
