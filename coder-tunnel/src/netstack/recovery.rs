@@ -37,6 +37,14 @@
 //! cumulative ACK advances, and its timeout stays the last fallback; after that timeout it
 //! resends the whole window, SACKed segments included, as it would without this module.
 //!
+//! FIN: a FIN takes a sequence number, so the segment carrying it is copied and probed for
+//! like data, with or without SACK, and a flow lasts until the FIN is ACKed. This also covers
+//! a smoltcp 0.14 sender bug: once every byte but the FIN is ACKed, a third duplicate ACK
+//! (the receiver ignored the FIN because it came before a hole, then a late copy of some
+//! segment drew ACKs) makes it fast-retransmit, and with its send buffer empty it sends
+//! nothing, yet disarms its retransmission timer: the FIN would never be sent again and the
+//! connection would stay in FIN-WAIT-1 (or LAST-ACK) for good. The probe resends it.
+//!
 //! Memory: one packet copy per unacknowledged segment, bounded by the flows' send windows,
 //! none while repair is off. A flow's state goes when everything sent is ACKed (so after a
 //! FIN exchange), on a RST or SYN either way (a new connection on a reused 4-tuple starts
@@ -75,7 +83,7 @@ pub const IDLE: Duration = Duration::from_secs(120);
 /// What the loss repair saw and did, summed over flows.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RecoveryStats {
-    /// TCP segments with payload the stack emitted (retransmissions included).
+    /// TCP segments with payload or a FIN the stack emitted (retransmissions included).
     pub data_segments: u64,
     /// Of those, the stack's own retransmissions (a sequence number sent before).
     pub stack_retransmits: u64,
@@ -93,11 +101,13 @@ pub struct RecoveryStats {
 /// Our endpoint and the peer's.
 type FlowKey = (IpAddress, u16, IpAddress, u16);
 
-/// One unacknowledged data segment.
+/// One unacknowledged segment: data, a FIN, or both.
 #[derive(Debug)]
 struct Sent {
     seq: TcpSeqNumber,
+    /// After the data, and the FIN if `fin`.
     end: TcpSeqNumber,
+    fin: bool,
     /// Place of this segment's latest transmission in the flow's transmission order.
     order: u64,
     sacked: bool,
@@ -113,8 +123,10 @@ struct Sent {
 struct Flow {
     /// Copies by sequence number, contiguous (none while repair is off).
     sent: VecDeque<Sent>,
-    /// End of the highest data sent.
+    /// End of the highest data (or FIN) sent.
     next: TcpSeqNumber,
+    /// The peer's highest cumulative ACK.
+    acked: TcpSeqNumber,
     /// Transmissions so far (the next one's order).
     transmissions: u64,
     /// Highest transmission order known delivered (ACKed or SACKed).
@@ -126,6 +138,8 @@ struct Flow {
     pending: bool,
     /// Whether the peer sent SACK blocks.
     sack_seen: bool,
+    /// Whether the stack sent its FIN (probed for even without SACK).
+    fin_sent: bool,
     /// ACK number and window field of the stack's latest segment, raw.
     ack_window: Option<([u8; 4], [u8; 2])>,
     last_data: Instant,
@@ -199,16 +213,46 @@ fn parse(packet: &[u8]) -> Option<Parsed<'_>> {
     })
 }
 
+/// Cuts `packet`, a copy of the data segment `p` that carries a FIN, down to the FIN alone
+/// (sequence number at the end of the data, no payload), with valid lengths and checksums.
+///
+/// The peer holds the data but ignored the FIN, as smoltcp 0.14 does with a FIN that comes
+/// before a hole. Sent again whole, the segment would not deliver the FIN to smoltcp either:
+/// it takes a segment whose data all lies before its window for an old duplicate, FIN and all
+/// (it leaves the FIN out of the segment's length).
+fn fin_only(packet: &mut Vec<u8>, p: &Parsed<'_>) {
+    let header = usize::from(p.tcp.header_len());
+    let seq = p.tcp.seq_number() + p.tcp.payload().len();
+    let ip_len = p.tcp_start + header;
+    packet.truncate(ip_len);
+    match (p.src, p.dst) {
+        (IpAddress::Ipv4(_), IpAddress::Ipv4(_)) => {
+            let mut ip = Ipv4Packet::new_unchecked(&mut packet[..]);
+            ip.set_total_len(u16::try_from(ip_len).unwrap_or(u16::MAX));
+            ip.fill_checksum();
+        }
+        _ => {
+            let mut ip = Ipv6Packet::new_unchecked(&mut packet[..]);
+            ip.set_payload_len(u16::try_from(header).unwrap_or(u16::MAX));
+        }
+    }
+    let mut tcp = TcpPacket::new_unchecked(&mut packet[p.tcp_start..]);
+    tcp.set_seq_number(seq);
+    tcp.fill_checksum(&p.src, &p.dst);
+}
+
 impl Flow {
     fn new(seq: TcpSeqNumber, now: Instant) -> Self {
         Self {
             sent: VecDeque::new(),
             next: seq,
+            acked: seq,
             transmissions: 0,
             delivered: 0,
             allowance: 0,
             pending: false,
             sack_seen: false,
+            fin_sent: false,
             ack_window: None,
             last_data: now,
             last_seen: now,
@@ -221,11 +265,11 @@ impl Flow {
     /// When to probe for a lost tail: twice the smoothed RTT (at least
     /// [`MIN_PROBE_TIMEOUT`]) after the latest ACK, doubling with each unanswered probe.
     /// None while nothing is unacknowledged (the first copy is never SACKed), before an RTT
-    /// sample, or if the peer does not SACK.
+    /// sample, or if the peer does not SACK and no FIN was sent.
     fn probe_at(&self) -> Option<Instant> {
         let srtt = self
             .srtt
-            .filter(|_| self.sack_seen && !self.sent.is_empty())?;
+            .filter(|_| (self.sack_seen || self.fin_sent) && !self.sent.is_empty())?;
         let timeout = (2 * srtt).max(MIN_PROBE_TIMEOUT) * (1 << self.probes.min(6));
         Some(self.last_ack + timeout)
     }
@@ -244,11 +288,17 @@ impl Flow {
         let mut packet = pool.get();
         packet.clear();
         packet.extend_from_slice(&s.packet);
-        if let (Some((ack, window)), Some(p)) = (self.ack_window, parse(&s.packet)) {
-            let tcp = &mut packet[p.tcp_start..];
-            set_tcp_word(tcp, 8, u16::from_be_bytes([ack[0], ack[1]]));
-            set_tcp_word(tcp, 10, u16::from_be_bytes([ack[2], ack[3]]));
-            set_tcp_word(tcp, 14, u16::from_be_bytes(window));
+        if let Some(p) = parse(&s.packet) {
+            if s.fin && self.acked >= s.end - 1 && s.end - 1 > s.seq {
+                // Only the FIN is unacknowledged: send it alone (see [`fin_only`]).
+                fin_only(&mut packet, &p);
+            }
+            if let Some((ack, window)) = self.ack_window {
+                let tcp = &mut packet[p.tcp_start..];
+                set_tcp_word(tcp, 8, u16::from_be_bytes([ack[0], ack[1]]));
+                set_tcp_word(tcp, 10, u16::from_be_bytes([ack[2], ack[3]]));
+                set_tcp_word(tcp, 14, u16::from_be_bytes(window));
+            }
         }
         out.push_back(packet);
         s.order = self.transmissions;
@@ -276,6 +326,7 @@ impl Flow {
         pool: &mut BufPool,
     ) -> u64 {
         let mut newly = 0;
+        self.acked = self.acked.max(ack);
         while self.sent.front().is_some_and(|s| s.end <= ack) {
             if let Some(s) = self.sent.pop_front() {
                 if !s.sacked {
@@ -290,7 +341,8 @@ impl Flow {
             let (left, right) = (TcpSeqNumber(*left as i32), TcpSeqNumber(*right as i32));
             let first = self.sent.partition_point(|s| s.seq < left);
             for s in self.sent.range_mut(first..) {
-                if s.end > right {
+                // SACK blocks cover data only, never a FIN.
+                if s.end - usize::from(s.fin) > right {
                     break;
                 }
                 if !s.sacked {
@@ -358,7 +410,8 @@ impl Recovery {
             self.drop_flow(p.key, pool);
             return;
         }
-        let len = p.tcp.payload().len();
+        // A FIN takes a sequence number and is resent like data (see the module docs).
+        let len = p.tcp.payload().len() + usize::from(p.tcp.fin());
         let raw = &packet[p.tcp_start..];
         let ack_window = ([raw[8], raw[9], raw[10], raw[11]], [raw[14], raw[15]]);
         if len == 0 {
@@ -376,6 +429,7 @@ impl Recovery {
             .entry(p.key)
             .or_insert_with(|| Flow::new(seq, now));
         flow.ack_window = Some(ack_window);
+        flow.fin_sent |= p.tcp.fin();
         let gap = now.saturating_duration_since(flow.last_data);
         if gap >= STALL_GAP {
             self.stats.stalls += 1;
@@ -416,6 +470,7 @@ impl Recovery {
         flow.sent.push_back(Sent {
             seq,
             end,
+            fin: p.tcp.fin(),
             order,
             sacked: false,
             sent_at: now,
