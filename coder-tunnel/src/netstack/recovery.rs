@@ -17,7 +17,8 @@
 //! with transmission order instead of time: a segment is lost once a segment sent
 //! [`REORDER_WINDOW`] or more transmissions after its latest transmission was delivered (the
 //! packet-count form of RFC 6675's DupThresh = 3, tolerating the same reordering as
-//! fast retransmit). A lost copy goes out again with the flow's latest ACK number and
+//! fast retransmit); the window widens while repairs turn out spurious, delivered sooner
+//! than a round trip after they were sent (see [`MAX_REORDER_WINDOW`]). A lost copy goes out again with the flow's latest ACK number and
 //! window, and counts as a new transmission, so a lost repair is itself repaired once later
 //! segments are delivered.
 //!
@@ -63,8 +64,11 @@ use super::device::set_tcp_word;
 use crate::buf::BufPool;
 
 /// How many transmissions after a segment's latest one a delivered segment must have been
-/// sent for the segment to count as lost.
+/// sent for the segment to count as lost, at first and at least (see [`Rtt::reorder`]).
 pub const REORDER_WINDOW: u64 = 3;
+
+/// The widest a flow's reordering window grows, in transmissions.
+pub const MAX_REORDER_WINDOW: u64 = 64;
 
 /// A gap between two data transmissions of one flow, with data unacknowledged, at least this
 /// long counts as a stall: longer than Linux's minimum retransmission timeout (200 ms), so
@@ -92,6 +96,9 @@ pub struct RecoveryStats {
     /// Of those, probes: the lowest unacknowledged segment, sent again after no ACK came for
     /// a probe timeout.
     pub probes: u64,
+    /// Repairs found spurious: delivered sooner than a round trip after they were sent (see
+    /// [`MAX_REORDER_WINDOW`]).
+    pub spurious: u64,
     /// Transmission gaps of at least [`STALL_GAP`] with data unacknowledged.
     pub stalls: u64,
     /// Their total length.
@@ -145,11 +152,51 @@ struct Flow {
     last_data: Instant,
     /// The latest packet either way.
     last_seen: Instant,
-    /// Smoothed round-trip time of segments sent once (RFC 6298's gain of 1/8).
-    srtt: Option<Duration>,
+    /// Round-trip times and the reordering window they adapt.
+    rtt: Rtt,
     /// The latest ACK or probe, and probes since an ACK showed a delivery.
     last_ack: Instant,
     probes: u32,
+}
+
+/// A flow's round-trip times, and its reordering window, adapted RACK-style (RFC 8985
+/// §6.2) in transmissions: a repair delivered sooner than the minimum RTT after it was sent
+/// cannot be what arrived, so its original was only reordered and the repair spurious. Each
+/// spurious repair widens the window by one transmission (up to [`MAX_REORDER_WINDOW`]);
+/// each repair delivered later than that, a real loss, narrows it by one (down to
+/// [`REORDER_WINDOW`]). smoltcp sends no D-SACK, so this timing is the only evidence.
+#[derive(Debug, Default)]
+struct Rtt {
+    /// Smoothed round-trip time of segments sent once (RFC 6298's gain of 1/8).
+    srtt: Option<Duration>,
+    /// The smallest such sample.
+    min: Option<Duration>,
+    /// Transmissions the window holds beyond [`REORDER_WINDOW`].
+    widened: u64,
+    /// Spurious repairs seen.
+    spurious: u64,
+}
+
+impl Rtt {
+    /// The reordering window in transmissions.
+    fn reorder(&self) -> u64 {
+        REORDER_WINDOW + self.widened
+    }
+
+    /// Copy `s` shows delivered at `now`: an RTT sample if it was sent once, else evidence
+    /// about the reordering window.
+    fn on_delivery(&mut self, s: &Sent, now: Instant) {
+        let elapsed = now.saturating_duration_since(s.sent_at);
+        if !s.resent {
+            self.srtt = Some(self.srtt.map_or(elapsed, |srtt| srtt * 7 / 8 + elapsed / 8));
+            self.min = Some(self.min.map_or(elapsed, |min| min.min(elapsed)));
+        } else if self.min.is_some_and(|min| elapsed < min) {
+            self.spurious += 1;
+            self.widened = (self.widened + 1).min(MAX_REORDER_WINDOW - REORDER_WINDOW);
+        } else {
+            self.widened = self.widened.saturating_sub(1);
+        }
+    }
 }
 
 /// The repair state of every flow. See the module docs.
@@ -256,7 +303,7 @@ impl Flow {
             ack_window: None,
             last_data: now,
             last_seen: now,
-            srtt: None,
+            rtt: Rtt::default(),
             last_ack: now,
             probes: 0,
         }
@@ -268,6 +315,7 @@ impl Flow {
     /// sample, or if the peer does not SACK and no FIN was sent.
     fn probe_at(&self) -> Option<Instant> {
         let srtt = self
+            .rtt
             .srtt
             .filter(|_| (self.sack_seen || self.fin_sent) && !self.sent.is_empty())?;
         let timeout = (2 * srtt).max(MIN_PROBE_TIMEOUT) * (1 << self.probes.min(6));
@@ -276,7 +324,7 @@ impl Flow {
 
     /// Whether a later delivery shows copy `s` lost.
     fn is_lost(&self, s: &Sent) -> bool {
-        !s.sacked && s.order + REORDER_WINDOW <= self.delivered
+        !s.sacked && s.order + self.rtt.reorder() <= self.delivered
     }
 
     /// Sends copy `i` again at `now`, with the flow's latest ACK number and window, as the
@@ -307,15 +355,6 @@ impl Flow {
         self.transmissions += 1;
     }
 
-    /// Takes a delivered segment's RTT sample, if it was sent once.
-    fn sample_rtt(srtt: &mut Option<Duration>, s: &Sent, now: Instant) {
-        if s.resent {
-            return;
-        }
-        let sample = now.saturating_duration_since(s.sent_at);
-        *srtt = Some(srtt.map_or(sample, |srtt| srtt * 7 / 8 + sample / 8));
-    }
-
     /// Takes the copies up to `ack` off and marks those in `sack` SACKed; returns how many
     /// segments this newly shows delivered.
     fn on_ack(
@@ -331,7 +370,7 @@ impl Flow {
             if let Some(s) = self.sent.pop_front() {
                 if !s.sacked {
                     newly += 1;
-                    Self::sample_rtt(&mut self.srtt, &s, now);
+                    self.rtt.on_delivery(&s, now);
                 }
                 self.delivered = self.delivered.max(s.order);
                 pool.put(s.packet);
@@ -348,7 +387,7 @@ impl Flow {
                 if !s.sacked {
                     s.sacked = true;
                     newly += 1;
-                    Self::sample_rtt(&mut self.srtt, s, now);
+                    self.rtt.on_delivery(s, now);
                     self.delivered = self.delivered.max(s.order);
                 }
             }
@@ -511,7 +550,9 @@ impl Recovery {
         } else {
             [None; 3]
         };
+        let spurious = flow.rtt.spurious;
         let newly = flow.on_ack(ack, &sack, now, pool);
+        self.stats.spurious += flow.rtt.spurious - spurious;
         flow.last_ack = now;
         if newly > 0 {
             flow.probes = 0;
@@ -746,6 +787,7 @@ mod tests {
                 stack_retransmits: 0,
                 repairs: 3,
                 probes: 0,
+                spurious: 0,
                 stalls: 0,
                 stalled: Duration::ZERO,
             }
@@ -793,6 +835,7 @@ mod tests {
                 stack_retransmits: 1,
                 repairs: 5,
                 probes: 0,
+                spurious: 0,
                 stalls: 0,
                 stalled: Duration::ZERO,
             }
@@ -834,10 +877,41 @@ mod tests {
                 stack_retransmits: 0,
                 repairs: 2,
                 probes: 1,
+                spurious: 0,
                 stalls: 0,
                 stalled: Duration::ZERO,
             }
         );
+    }
+
+    /// A repair delivered sooner than the minimum RTT after it was sent is spurious (its
+    /// original was only reordered) and widens the reordering window by one transmission:
+    /// after three, a loss needs six later deliveries to show, not three.
+    #[test]
+    fn spurious_repairs_widen_the_reordering_window() {
+        let mut h = Harness::new();
+        let ms = Duration::from_millis;
+        h.send(0, 8, 1);
+        // Segments 3..=7 arrive after 10 ms (the minimum RTT); 0..=2 look lost.
+        h.r.on_incoming(&peer_ack(0, &[(300, 800)]), h.t0 + ms(10), &mut h.pool);
+        h.r.repair(h.t0 + ms(10), &mut h.pool, &mut h.out);
+        let repairs: Vec<_> = h.out.drain(..).map(|p| seq_ack(&p)).collect();
+        assert_eq!(repairs, vec![(0, 1), (100, 1), (200, 1)]);
+        // 1 ms later the cumulative ACK covers 0..=2: their originals, so three spurious.
+        h.r.on_incoming(
+            &peer_ack(3 * MSS, &[(300, 800)]),
+            h.t0 + ms(11),
+            &mut h.pool,
+        );
+        assert_eq!(h.r.stats().spurious, 3);
+        // Segment 8 is lost: five later deliveries are not enough, the sixth is.
+        h.send(8, 8, 1);
+        let sacked = |to: i32| peer_ack(8 * MSS, &[(900, to)]);
+        h.r.on_incoming(&peer_ack(8 * MSS, &[]), h.t0 + ms(20), &mut h.pool);
+        h.r.on_incoming(&sacked(1400), h.t0 + ms(30), &mut h.pool);
+        assert_eq!(h.repairs(), vec![]);
+        h.r.on_incoming(&sacked(1500), h.t0 + ms(30), &mut h.pool);
+        assert_eq!(h.repairs(), vec![(800, 1)]);
     }
 
     /// A SYN on a 4-tuple, either way, forgets the flow there: the new connection's data, at
@@ -865,6 +939,7 @@ mod tests {
                     stack_retransmits: 0,
                     repairs: 1,
                     probes: 0,
+                    spurious: 0,
                     stalls: 0,
                     stalled: Duration::ZERO,
                 },
@@ -920,6 +995,7 @@ mod tests {
                 stack_retransmits: 1,
                 repairs: 0,
                 probes: 0,
+                spurious: 0,
                 stalls: 1,
                 stalled: Duration::from_secs(1),
             }
