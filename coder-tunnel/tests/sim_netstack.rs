@@ -446,7 +446,7 @@ fn sack_repair_removes_timeout_stalls_behind_a_drop_tail_bottleneck() {
     };
     // (bytes, drops, smoltcp's retransmissions, repairs, probes, stalls, simulated ms)
     assert_eq!(summary(&alone), (len, 947, 1841, 0, 0, 51, 51981));
-    assert_eq!(summary(&repaired), (len, 2245, 324, 10_647, 0, 0, 1272));
+    assert_eq!(summary(&repaired), (len, 2224, 312, 10_671, 0, 0, 1248));
 }
 
 /// The loss repair keeps state only for connections with data unacknowledged: none once a
@@ -509,4 +509,113 @@ fn closed_or_removed_connections_leave_no_repair_state() {
     tx.remove(client);
     assert_eq!(tx.loss_repair_flows(), 0, "socket removed");
     rx.remove(server);
+}
+
+/// A close must complete when the receiver (smoltcp) ignored the FIN and duplicate ACKs
+/// follow. The sender writes four segments and closes, so the fourth carries the FIN; the
+/// wire holds the first three back for 300 ms (reordering), so the receiver gets the FIN
+/// before a hole and ignores it. The sender's repairs fill the hole, every byte but the FIN
+/// is ACKed, then the three late originals arrive and draw three duplicate ACKs. smoltcp
+/// 0.14 answers them with a fast retransmit of an empty send buffer: it sends nothing and
+/// disarms its retransmission timer, so it never resent the FIN and stayed in FIN-WAIT-1
+/// for good (the soak's hang). The loss repair's probe sends the FIN again, alone (smoltcp
+/// would drop it on a resent data segment whose data it holds), and the close completes.
+#[test]
+fn close_completes_after_an_ignored_fin_and_three_duplicate_acks() {
+    use std::collections::BTreeMap;
+    use std::net::IpAddr;
+    use std::time::{Duration, Instant};
+
+    use smoltcp::socket::tcp::State;
+    use smoltcp::wire::{Ipv6Packet, TcpPacket};
+
+    const DELAY: Duration = Duration::from_millis(10);
+    const LATE: Duration = Duration::from_millis(85);
+    let start = Instant::now();
+    let (mut tx, mut rx) = bottleneck::stacks(start);
+    let server = rx.tcp_listen(5000).unwrap();
+    let client = tx
+        .tcp_connect((IpAddr::V6(bottleneck::RECEIVER), 5000).into())
+        .unwrap();
+    // (seq, ack, payload length, FIN) of a segment.
+    let tcp_of = |p: &[u8]| {
+        let ip = Ipv6Packet::new_checked(p).unwrap();
+        let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+        (
+            tcp.seq_number(),
+            tcp.ack_number(),
+            tcp.payload().len(),
+            tcp.fin(),
+        )
+    };
+    // Packets on the wire by arrival time (and order of sending): (to rx, packet).
+    let mut wire = BTreeMap::<(Instant, u64), (bool, Vec<u8>)>::new();
+    let (mut now, mut sent, mut late_seqs) = (start, 0u64, Vec::new());
+    let (mut written, mut fin_acked_at) = (false, None);
+    // Where the FIN is, and the receiver's ACKs of everything before it.
+    let (mut fin_seq, mut acks_of_data) = (None, 0);
+    // First a warm-up, which opens the congestion window, then four segments and the FIN.
+    let (warm, mut warm_up) = (payload(256 << 10, 8), 0);
+    let data = payload(4 * 1360, 9);
+    let mut buf = vec![0u8; 1 << 16];
+    while now < start + Duration::from_secs(30) && fin_acked_at.is_none() {
+        while let Some(entry) = wire.first_entry().filter(|e| e.key().0 <= now) {
+            let (to_rx, p) = entry.remove();
+            if to_rx {
+                rx.receive(&p);
+            } else {
+                if fin_seq.is_some() && fin_seq == Some(tcp_of(&p).1) {
+                    acks_of_data += 1;
+                }
+                tx.receive(&p);
+            }
+        }
+        let s = tx.tcp(client);
+        if warm_up < warm.len() && s.can_send() {
+            warm_up += s.send_slice(&warm[warm_up..]).unwrap();
+        } else if !written && warm_up == warm.len() && s.send_queue() == 0 {
+            assert_eq!(s.send_slice(&data).unwrap(), data.len());
+            s.close();
+            written = true;
+        }
+        tx.poll(now);
+        rx.poll(now);
+        while rx.tcp(server).can_recv() {
+            rx.tcp(server).recv_slice(&mut buf).unwrap();
+        }
+        while let Some(p) = tx.poll_transmit() {
+            let (seq, _, len, fin) = tcp_of(&p);
+            // The first transmissions of the first three segments after the warm-up are late.
+            let late = written && len > 0 && late_seqs.len() < 3 && !late_seqs.contains(&seq);
+            if late {
+                late_seqs.push(seq);
+            }
+            if fin {
+                fin_seq.get_or_insert(seq + len);
+            }
+            sent += 1;
+            wire.insert((now + if late { LATE } else { DELAY }, sent), (true, p));
+        }
+        while let Some(p) = rx.poll_transmit() {
+            sent += 1;
+            wire.insert((now + DELAY, sent), (false, p));
+        }
+        if tx.tcp(client).state() == State::FinWait2 {
+            fin_acked_at = Some(now);
+        }
+        now = [tx.poll_at(now), rx.poll_at(now)]
+            .into_iter()
+            .flatten()
+            .chain(wire.first_key_value().map(|(k, _)| k.0))
+            .min()
+            .unwrap_or(now + DELAY)
+            .clamp(now + Duration::from_micros(1), now + DELAY);
+    }
+    // The first from a repair, then one from a second repair and three from the late
+    // originals: duplicates.
+    assert_eq!(acks_of_data, 5);
+    assert_eq!(
+        fin_acked_at.map(|t| t - start),
+        Some(Duration::from_millis(550))
+    );
 }

@@ -17,7 +17,8 @@
 //! with transmission order instead of time: a segment is lost once a segment sent
 //! [`REORDER_WINDOW`] or more transmissions after its latest transmission was delivered (the
 //! packet-count form of RFC 6675's DupThresh = 3, tolerating the same reordering as
-//! fast retransmit). A lost copy goes out again with the flow's latest ACK number and
+//! fast retransmit); the window widens while repairs turn out spurious, delivered sooner
+//! than a round trip after they were sent (see [`MAX_REORDER_WINDOW`]). A lost copy goes out again with the flow's latest ACK number and
 //! window, and counts as a new transmission, so a lost repair is itself repaired once later
 //! segments are delivered.
 //!
@@ -37,6 +38,14 @@
 //! cumulative ACK advances, and its timeout stays the last fallback; after that timeout it
 //! resends the whole window, SACKed segments included, as it would without this module.
 //!
+//! FIN: a FIN takes a sequence number, so the segment carrying it is copied and probed for
+//! like data, with or without SACK, and a flow lasts until the FIN is ACKed. This also covers
+//! a smoltcp 0.14 sender bug: once every byte but the FIN is ACKed, a third duplicate ACK
+//! (the receiver ignored the FIN because it came before a hole, then a late copy of some
+//! segment drew ACKs) makes it fast-retransmit, and with its send buffer empty it sends
+//! nothing, yet disarms its retransmission timer: the FIN would never be sent again and the
+//! connection would stay in FIN-WAIT-1 (or LAST-ACK) for good. The probe resends it.
+//!
 //! Memory: one packet copy per unacknowledged segment, bounded by the flows' send windows,
 //! none while repair is off. A flow's state goes when everything sent is ACKed (so after a
 //! FIN exchange), on a RST or SYN either way (a new connection on a reused 4-tuple starts
@@ -55,8 +64,11 @@ use super::device::set_tcp_word;
 use crate::buf::BufPool;
 
 /// How many transmissions after a segment's latest one a delivered segment must have been
-/// sent for the segment to count as lost.
+/// sent for the segment to count as lost, at first and at least (see [`Rtt::reorder`]).
 pub const REORDER_WINDOW: u64 = 3;
+
+/// The widest a flow's reordering window grows, in transmissions.
+pub const MAX_REORDER_WINDOW: u64 = 64;
 
 /// A gap between two data transmissions of one flow, with data unacknowledged, at least this
 /// long counts as a stall: longer than Linux's minimum retransmission timeout (200 ms), so
@@ -75,7 +87,7 @@ pub const IDLE: Duration = Duration::from_secs(120);
 /// What the loss repair saw and did, summed over flows.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RecoveryStats {
-    /// TCP segments with payload the stack emitted (retransmissions included).
+    /// TCP segments with payload or a FIN the stack emitted (retransmissions included).
     pub data_segments: u64,
     /// Of those, the stack's own retransmissions (a sequence number sent before).
     pub stack_retransmits: u64,
@@ -84,6 +96,9 @@ pub struct RecoveryStats {
     /// Of those, probes: the lowest unacknowledged segment, sent again after no ACK came for
     /// a probe timeout.
     pub probes: u64,
+    /// Repairs found spurious: delivered sooner than a round trip after they were sent (see
+    /// [`MAX_REORDER_WINDOW`]).
+    pub spurious: u64,
     /// Transmission gaps of at least [`STALL_GAP`] with data unacknowledged.
     pub stalls: u64,
     /// Their total length.
@@ -93,11 +108,13 @@ pub struct RecoveryStats {
 /// Our endpoint and the peer's.
 type FlowKey = (IpAddress, u16, IpAddress, u16);
 
-/// One unacknowledged data segment.
+/// One unacknowledged segment: data, a FIN, or both.
 #[derive(Debug)]
 struct Sent {
     seq: TcpSeqNumber,
+    /// After the data, and the FIN if `fin`.
     end: TcpSeqNumber,
+    fin: bool,
     /// Place of this segment's latest transmission in the flow's transmission order.
     order: u64,
     sacked: bool,
@@ -113,8 +130,10 @@ struct Sent {
 struct Flow {
     /// Copies by sequence number, contiguous (none while repair is off).
     sent: VecDeque<Sent>,
-    /// End of the highest data sent.
+    /// End of the highest data (or FIN) sent.
     next: TcpSeqNumber,
+    /// The peer's highest cumulative ACK.
+    acked: TcpSeqNumber,
     /// Transmissions so far (the next one's order).
     transmissions: u64,
     /// Highest transmission order known delivered (ACKed or SACKed).
@@ -126,16 +145,58 @@ struct Flow {
     pending: bool,
     /// Whether the peer sent SACK blocks.
     sack_seen: bool,
+    /// Whether the stack sent its FIN (probed for even without SACK).
+    fin_sent: bool,
     /// ACK number and window field of the stack's latest segment, raw.
     ack_window: Option<([u8; 4], [u8; 2])>,
     last_data: Instant,
     /// The latest packet either way.
     last_seen: Instant,
-    /// Smoothed round-trip time of segments sent once (RFC 6298's gain of 1/8).
-    srtt: Option<Duration>,
+    /// Round-trip times and the reordering window they adapt.
+    rtt: Rtt,
     /// The latest ACK or probe, and probes since an ACK showed a delivery.
     last_ack: Instant,
     probes: u32,
+}
+
+/// A flow's round-trip times, and its reordering window, adapted RACK-style (RFC 8985
+/// §6.2) in transmissions: a repair delivered sooner than the minimum RTT after it was sent
+/// cannot be what arrived, so its original was only reordered and the repair spurious. Each
+/// spurious repair widens the window by one transmission (up to [`MAX_REORDER_WINDOW`]);
+/// each repair delivered later than that, a real loss, narrows it by one (down to
+/// [`REORDER_WINDOW`]). smoltcp sends no D-SACK, so this timing is the only evidence.
+#[derive(Debug, Default)]
+struct Rtt {
+    /// Smoothed round-trip time of segments sent once (RFC 6298's gain of 1/8).
+    srtt: Option<Duration>,
+    /// The smallest such sample.
+    min: Option<Duration>,
+    /// Transmissions the window holds beyond [`REORDER_WINDOW`].
+    widened: u64,
+    /// Spurious repairs seen.
+    spurious: u64,
+}
+
+impl Rtt {
+    /// The reordering window in transmissions.
+    fn reorder(&self) -> u64 {
+        REORDER_WINDOW + self.widened
+    }
+
+    /// Copy `s` shows delivered at `now`: an RTT sample if it was sent once, else evidence
+    /// about the reordering window.
+    fn on_delivery(&mut self, s: &Sent, now: Instant) {
+        let elapsed = now.saturating_duration_since(s.sent_at);
+        if !s.resent {
+            self.srtt = Some(self.srtt.map_or(elapsed, |srtt| srtt * 7 / 8 + elapsed / 8));
+            self.min = Some(self.min.map_or(elapsed, |min| min.min(elapsed)));
+        } else if self.min.is_some_and(|min| elapsed < min) {
+            self.spurious += 1;
+            self.widened = (self.widened + 1).min(MAX_REORDER_WINDOW - REORDER_WINDOW);
+        } else {
+            self.widened = self.widened.saturating_sub(1);
+        }
+    }
 }
 
 /// The repair state of every flow. See the module docs.
@@ -199,20 +260,50 @@ fn parse(packet: &[u8]) -> Option<Parsed<'_>> {
     })
 }
 
+/// Cuts `packet`, a copy of the data segment `p` that carries a FIN, down to the FIN alone
+/// (sequence number at the end of the data, no payload), with valid lengths and checksums.
+///
+/// The peer holds the data but ignored the FIN, as smoltcp 0.14 does with a FIN that comes
+/// before a hole. Sent again whole, the segment would not deliver the FIN to smoltcp either:
+/// it takes a segment whose data all lies before its window for an old duplicate, FIN and all
+/// (it leaves the FIN out of the segment's length).
+fn fin_only(packet: &mut Vec<u8>, p: &Parsed<'_>) {
+    let header = usize::from(p.tcp.header_len());
+    let seq = p.tcp.seq_number() + p.tcp.payload().len();
+    let ip_len = p.tcp_start + header;
+    packet.truncate(ip_len);
+    match (p.src, p.dst) {
+        (IpAddress::Ipv4(_), IpAddress::Ipv4(_)) => {
+            let mut ip = Ipv4Packet::new_unchecked(&mut packet[..]);
+            ip.set_total_len(u16::try_from(ip_len).unwrap_or(u16::MAX));
+            ip.fill_checksum();
+        }
+        _ => {
+            let mut ip = Ipv6Packet::new_unchecked(&mut packet[..]);
+            ip.set_payload_len(u16::try_from(header).unwrap_or(u16::MAX));
+        }
+    }
+    let mut tcp = TcpPacket::new_unchecked(&mut packet[p.tcp_start..]);
+    tcp.set_seq_number(seq);
+    tcp.fill_checksum(&p.src, &p.dst);
+}
+
 impl Flow {
     fn new(seq: TcpSeqNumber, now: Instant) -> Self {
         Self {
             sent: VecDeque::new(),
             next: seq,
+            acked: seq,
             transmissions: 0,
             delivered: 0,
             allowance: 0,
             pending: false,
             sack_seen: false,
+            fin_sent: false,
             ack_window: None,
             last_data: now,
             last_seen: now,
-            srtt: None,
+            rtt: Rtt::default(),
             last_ack: now,
             probes: 0,
         }
@@ -221,18 +312,19 @@ impl Flow {
     /// When to probe for a lost tail: twice the smoothed RTT (at least
     /// [`MIN_PROBE_TIMEOUT`]) after the latest ACK, doubling with each unanswered probe.
     /// None while nothing is unacknowledged (the first copy is never SACKed), before an RTT
-    /// sample, or if the peer does not SACK.
+    /// sample, or if the peer does not SACK and no FIN was sent.
     fn probe_at(&self) -> Option<Instant> {
         let srtt = self
+            .rtt
             .srtt
-            .filter(|_| self.sack_seen && !self.sent.is_empty())?;
+            .filter(|_| (self.sack_seen || self.fin_sent) && !self.sent.is_empty())?;
         let timeout = (2 * srtt).max(MIN_PROBE_TIMEOUT) * (1 << self.probes.min(6));
         Some(self.last_ack + timeout)
     }
 
     /// Whether a later delivery shows copy `s` lost.
     fn is_lost(&self, s: &Sent) -> bool {
-        !s.sacked && s.order + REORDER_WINDOW <= self.delivered
+        !s.sacked && s.order + self.rtt.reorder() <= self.delivered
     }
 
     /// Sends copy `i` again at `now`, with the flow's latest ACK number and window, as the
@@ -244,26 +336,23 @@ impl Flow {
         let mut packet = pool.get();
         packet.clear();
         packet.extend_from_slice(&s.packet);
-        if let (Some((ack, window)), Some(p)) = (self.ack_window, parse(&s.packet)) {
-            let tcp = &mut packet[p.tcp_start..];
-            set_tcp_word(tcp, 8, u16::from_be_bytes([ack[0], ack[1]]));
-            set_tcp_word(tcp, 10, u16::from_be_bytes([ack[2], ack[3]]));
-            set_tcp_word(tcp, 14, u16::from_be_bytes(window));
+        if let Some(p) = parse(&s.packet) {
+            if s.fin && self.acked >= s.end - 1 && s.end - 1 > s.seq {
+                // Only the FIN is unacknowledged: send it alone (see [`fin_only`]).
+                fin_only(&mut packet, &p);
+            }
+            if let Some((ack, window)) = self.ack_window {
+                let tcp = &mut packet[p.tcp_start..];
+                set_tcp_word(tcp, 8, u16::from_be_bytes([ack[0], ack[1]]));
+                set_tcp_word(tcp, 10, u16::from_be_bytes([ack[2], ack[3]]));
+                set_tcp_word(tcp, 14, u16::from_be_bytes(window));
+            }
         }
         out.push_back(packet);
         s.order = self.transmissions;
         s.sent_at = now;
         s.resent = true;
         self.transmissions += 1;
-    }
-
-    /// Takes a delivered segment's RTT sample, if it was sent once.
-    fn sample_rtt(srtt: &mut Option<Duration>, s: &Sent, now: Instant) {
-        if s.resent {
-            return;
-        }
-        let sample = now.saturating_duration_since(s.sent_at);
-        *srtt = Some(srtt.map_or(sample, |srtt| srtt * 7 / 8 + sample / 8));
     }
 
     /// Takes the copies up to `ack` off and marks those in `sack` SACKed; returns how many
@@ -276,11 +365,12 @@ impl Flow {
         pool: &mut BufPool,
     ) -> u64 {
         let mut newly = 0;
+        self.acked = self.acked.max(ack);
         while self.sent.front().is_some_and(|s| s.end <= ack) {
             if let Some(s) = self.sent.pop_front() {
                 if !s.sacked {
                     newly += 1;
-                    Self::sample_rtt(&mut self.srtt, &s, now);
+                    self.rtt.on_delivery(&s, now);
                 }
                 self.delivered = self.delivered.max(s.order);
                 pool.put(s.packet);
@@ -290,13 +380,14 @@ impl Flow {
             let (left, right) = (TcpSeqNumber(*left as i32), TcpSeqNumber(*right as i32));
             let first = self.sent.partition_point(|s| s.seq < left);
             for s in self.sent.range_mut(first..) {
-                if s.end > right {
+                // SACK blocks cover data only, never a FIN.
+                if s.end - usize::from(s.fin) > right {
                     break;
                 }
                 if !s.sacked {
                     s.sacked = true;
                     newly += 1;
-                    Self::sample_rtt(&mut self.srtt, s, now);
+                    self.rtt.on_delivery(s, now);
                     self.delivered = self.delivered.max(s.order);
                 }
             }
@@ -358,7 +449,8 @@ impl Recovery {
             self.drop_flow(p.key, pool);
             return;
         }
-        let len = p.tcp.payload().len();
+        // A FIN takes a sequence number and is resent like data (see the module docs).
+        let len = p.tcp.payload().len() + usize::from(p.tcp.fin());
         let raw = &packet[p.tcp_start..];
         let ack_window = ([raw[8], raw[9], raw[10], raw[11]], [raw[14], raw[15]]);
         if len == 0 {
@@ -376,6 +468,7 @@ impl Recovery {
             .entry(p.key)
             .or_insert_with(|| Flow::new(seq, now));
         flow.ack_window = Some(ack_window);
+        flow.fin_sent |= p.tcp.fin();
         let gap = now.saturating_duration_since(flow.last_data);
         if gap >= STALL_GAP {
             self.stats.stalls += 1;
@@ -416,6 +509,7 @@ impl Recovery {
         flow.sent.push_back(Sent {
             seq,
             end,
+            fin: p.tcp.fin(),
             order,
             sacked: false,
             sent_at: now,
@@ -456,7 +550,9 @@ impl Recovery {
         } else {
             [None; 3]
         };
+        let spurious = flow.rtt.spurious;
         let newly = flow.on_ack(ack, &sack, now, pool);
+        self.stats.spurious += flow.rtt.spurious - spurious;
         flow.last_ack = now;
         if newly > 0 {
             flow.probes = 0;
@@ -691,6 +787,7 @@ mod tests {
                 stack_retransmits: 0,
                 repairs: 3,
                 probes: 0,
+                spurious: 0,
                 stalls: 0,
                 stalled: Duration::ZERO,
             }
@@ -738,6 +835,7 @@ mod tests {
                 stack_retransmits: 1,
                 repairs: 5,
                 probes: 0,
+                spurious: 0,
                 stalls: 0,
                 stalled: Duration::ZERO,
             }
@@ -779,10 +877,41 @@ mod tests {
                 stack_retransmits: 0,
                 repairs: 2,
                 probes: 1,
+                spurious: 0,
                 stalls: 0,
                 stalled: Duration::ZERO,
             }
         );
+    }
+
+    /// A repair delivered sooner than the minimum RTT after it was sent is spurious (its
+    /// original was only reordered) and widens the reordering window by one transmission:
+    /// after three, a loss needs six later deliveries to show, not three.
+    #[test]
+    fn spurious_repairs_widen_the_reordering_window() {
+        let mut h = Harness::new();
+        let ms = Duration::from_millis;
+        h.send(0, 8, 1);
+        // Segments 3..=7 arrive after 10 ms (the minimum RTT); 0..=2 look lost.
+        h.r.on_incoming(&peer_ack(0, &[(300, 800)]), h.t0 + ms(10), &mut h.pool);
+        h.r.repair(h.t0 + ms(10), &mut h.pool, &mut h.out);
+        let repairs: Vec<_> = h.out.drain(..).map(|p| seq_ack(&p)).collect();
+        assert_eq!(repairs, vec![(0, 1), (100, 1), (200, 1)]);
+        // 1 ms later the cumulative ACK covers 0..=2: their originals, so three spurious.
+        h.r.on_incoming(
+            &peer_ack(3 * MSS, &[(300, 800)]),
+            h.t0 + ms(11),
+            &mut h.pool,
+        );
+        assert_eq!(h.r.stats().spurious, 3);
+        // Segment 8 is lost: five later deliveries are not enough, the sixth is.
+        h.send(8, 8, 1);
+        let sacked = |to: i32| peer_ack(8 * MSS, &[(900, to)]);
+        h.r.on_incoming(&peer_ack(8 * MSS, &[]), h.t0 + ms(20), &mut h.pool);
+        h.r.on_incoming(&sacked(1400), h.t0 + ms(30), &mut h.pool);
+        assert_eq!(h.repairs(), vec![]);
+        h.r.on_incoming(&sacked(1500), h.t0 + ms(30), &mut h.pool);
+        assert_eq!(h.repairs(), vec![(800, 1)]);
     }
 
     /// A SYN on a 4-tuple, either way, forgets the flow there: the new connection's data, at
@@ -810,6 +939,7 @@ mod tests {
                     stack_retransmits: 0,
                     repairs: 1,
                     probes: 0,
+                    spurious: 0,
                     stalls: 0,
                     stalled: Duration::ZERO,
                 },
@@ -865,6 +995,7 @@ mod tests {
                 stack_retransmits: 1,
                 repairs: 0,
                 probes: 0,
+                spurious: 0,
                 stalls: 1,
                 stalled: Duration::from_secs(1),
             }
