@@ -17,10 +17,16 @@
 //! with transmission order instead of time: a segment is lost once a segment sent
 //! [`REORDER_WINDOW`] or more transmissions after its latest transmission was delivered (the
 //! packet-count form of RFC 6675's DupThresh = 3, tolerating the same reordering as
-//! fast retransmit); the window widens while repairs turn out spurious, delivered sooner
-//! than a round trip after they were sent (see [`MAX_REORDER_WINDOW`]). A lost copy goes out again with the flow's latest ACK number and
-//! window, and counts as a new transmission, so a lost repair is itself repaired once later
-//! segments are delivered.
+//! fast retransmit). A copy sent again and shown delivered sooner than the minimum RTT
+//! after that was delivered by an earlier transmission, so its latest place in the order
+//! says nothing (RFC 8985 §6.2 step 2): behind a deep queue smoltcp's go-back-N resends
+//! segments whose originals are still queued, and taking their deliveries for the resends'
+//! showed every segment sent in between lost, a flood of spurious repairs that overflowed
+//! the queue again. The window widens while repairs turn out spurious, delivered sooner
+//! than a round trip after they were sent (see [`MAX_REORDER_WINDOW`]); the stack's own
+//! retransmissions and probes, not chosen by the window, are no evidence about it. A lost
+//! copy goes out again with the flow's latest ACK number and window, and counts as a new
+//! transmission, so a lost repair is itself repaired once later segments are delivered.
 //!
 //! Load: repairs follow packet conservation (RFC 6675's pipe accounting, in its simplest
 //! per-ACK form): each ACK of a peer that sends SACK blocks allows as many repairs as the
@@ -122,6 +128,9 @@ struct Sent {
     /// sample then).
     sent_at: Instant,
     resent: bool,
+    /// Whether that latest transmission was a repair the reordering window chose (the only
+    /// kind whose timing is evidence about the window: see [`Rtt`]).
+    repaired: bool,
     packet: Vec<u8>,
 }
 
@@ -184,18 +193,25 @@ impl Rtt {
     }
 
     /// Copy `s` shows delivered at `now`: an RTT sample if it was sent once, else evidence
-    /// about the reordering window.
-    fn on_delivery(&mut self, s: &Sent, now: Instant) {
+    /// about the reordering window. Returns whether the delivery can be of the copy's latest
+    /// transmission: not if that was sent again sooner than the minimum RTT ago, so an
+    /// earlier one arrived (RFC 8985 §6.2 step 2), whose place in the transmission order is
+    /// unknown; taking it for the latest would show every copy sent before that lost.
+    fn on_delivery(&mut self, s: &Sent, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(s.sent_at);
+        let early = s.resent && self.min.is_some_and(|min| elapsed < min);
         if !s.resent {
             self.srtt = Some(self.srtt.map_or(elapsed, |srtt| srtt * 7 / 8 + elapsed / 8));
             self.min = Some(self.min.map_or(elapsed, |min| min.min(elapsed)));
-        } else if self.min.is_some_and(|min| elapsed < min) {
+        } else if !s.repaired {
+            // The stack's own retransmission or a probe: no loss inference to judge.
+        } else if early {
             self.spurious += 1;
             self.widened = (self.widened + 1).min(MAX_REORDER_WINDOW - REORDER_WINDOW);
         } else {
             self.widened = self.widened.saturating_sub(1);
         }
+        !early
     }
 }
 
@@ -352,6 +368,7 @@ impl Flow {
         s.order = self.transmissions;
         s.sent_at = now;
         s.resent = true;
+        s.repaired = false;
         self.transmissions += 1;
     }
 
@@ -370,9 +387,10 @@ impl Flow {
             if let Some(s) = self.sent.pop_front() {
                 if !s.sacked {
                     newly += 1;
-                    self.rtt.on_delivery(&s, now);
+                    if self.rtt.on_delivery(&s, now) {
+                        self.delivered = self.delivered.max(s.order);
+                    }
                 }
-                self.delivered = self.delivered.max(s.order);
                 pool.put(s.packet);
             }
         }
@@ -387,8 +405,9 @@ impl Flow {
                 if !s.sacked {
                     s.sacked = true;
                     newly += 1;
-                    self.rtt.on_delivery(s, now);
-                    self.delivered = self.delivered.max(s.order);
+                    if self.rtt.on_delivery(s, now) {
+                        self.delivered = self.delivered.max(s.order);
+                    }
                 }
             }
         }
@@ -405,6 +424,9 @@ impl Flow {
         while allowance > 0 && i < self.sent.len() {
             if self.is_lost(&self.sent[i]) {
                 self.resend(i, now, pool, out);
+                if let Some(s) = self.sent.get_mut(i) {
+                    s.repaired = true;
+                }
                 allowance -= 1;
                 sent += 1;
             }
@@ -489,6 +511,7 @@ impl Recovery {
                 s.order = order;
                 s.sent_at = now;
                 s.resent = true;
+                s.repaired = false;
             }
             if flow.next < end {
                 flow.next = end;
@@ -514,6 +537,7 @@ impl Recovery {
             sacked: false,
             sent_at: now,
             resent: false,
+            repaired: false,
             packet: copy,
         });
     }
@@ -912,6 +936,40 @@ mod tests {
         assert_eq!(h.repairs(), vec![]);
         h.r.on_incoming(&sacked(1500), h.t0 + ms(30), &mut h.pool);
         assert_eq!(h.repairs(), vec![(800, 1)]);
+    }
+
+    /// A delivery sooner than the minimum RTT after a copy was sent again is of an earlier
+    /// transmission (RFC 8985 §6.2 step 2): it shows nothing sent before the resend lost, and
+    /// as the stack's own retransmission it is no evidence about the reordering window either.
+    /// Here the stack resends segment 7 (as smoltcp does go-back-N after its timeout) and the
+    /// peer SACKs the original 1 ms later: segments 1..=6, sent earlier than the resend but
+    /// not delivered yet, are not taken for lost, and no repair counts as spurious.
+    #[test]
+    fn an_early_delivery_of_a_resent_copy_shows_no_loss() {
+        let mut h = Harness::new();
+        let ms = Duration::from_millis;
+        h.send(0, 8, 1);
+        // Segment 0 arrives after 10 ms: the minimum RTT.
+        h.r.on_incoming(&peer_ack(MSS, &[]), h.t0 + ms(10), &mut h.pool);
+        let again = segment(true, 7 * MSS, 1, [None; 3], &DATA);
+        h.r.on_outgoing(&again, h.t0 + ms(20), &mut h.pool);
+        h.r.on_incoming(&peer_ack(MSS, &[(700, 800)]), h.t0 + ms(21), &mut h.pool);
+        h.r.repair(h.t0 + ms(21), &mut h.pool, &mut h.out);
+        assert_eq!(h.out.len(), 0, "nothing shown lost");
+        // Segment 1 arrives: a later transmission than segment 0, so no loss either.
+        h.r.on_incoming(
+            &peer_ack(2 * MSS, &[(700, 800)]),
+            h.t0 + ms(30),
+            &mut h.pool,
+        );
+        h.r.repair(h.t0 + ms(30), &mut h.pool, &mut h.out);
+        assert_eq!(h.out.len(), 0);
+        let stats = h.r.stats();
+        // (smoltcp's retransmissions, repairs, spurious repairs)
+        assert_eq!(
+            (stats.stack_retransmits, stats.repairs, stats.spurious),
+            (1, 0, 0)
+        );
     }
 
     /// A SYN on a 4-tuple, either way, forgets the flow there: the new connection's data, at
