@@ -3,7 +3,8 @@
 //! - [`store`]: one `Store` over SQLite (embedded default) or PostgreSQL, versioned migrations.
 //! - [`api`]: the HTTP routes, with Coder's paths, bodies, status codes and error shape.
 //! - [`auth`]: API keys, password hashing, session extraction, failed-login limiting.
-//! - [`runner`]: the job runner; [`process`]: the local process provisioner.
+//! - [`runner`]: the job runner; [`provisioners`]: the provisioners it runs jobs with, by
+//!   type; [`process`]: the local process provisioner.
 //! - [`openapi`]: the OpenAPI document, derived from the wire types.
 //! - [`views`]: stored rows turned into Coder's wire objects with derived fields.
 //! - [`server`]: [`serve`] — start-up, recovery, graceful shutdown.
@@ -22,7 +23,9 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod openapi;
+pub mod private_fs;
 pub mod process;
+pub mod provisioners;
 pub mod pubsub;
 pub mod runner;
 pub mod schedule;

@@ -22,6 +22,8 @@ pub enum Event {
     Workspace(Uuid),
     /// A job was queued (wakes idle runners).
     JobsQueued,
+    /// Cancellation of a running job was requested (wakes the runner holding it).
+    JobCancelRequested(Uuid),
 }
 
 /// The PostgreSQL channel replicas talk on.
@@ -33,6 +35,7 @@ impl Event {
             Self::Job(id) => format!("{replica} job {id}"),
             Self::Workspace(id) => format!("{replica} workspace {id}"),
             Self::JobsQueued => format!("{replica} queued -"),
+            Self::JobCancelRequested(id) => format!("{replica} cancel {id}"),
         }
     }
 
@@ -49,6 +52,7 @@ impl Event {
             "job" => Uuid::parse_str(id).ok().map(Self::Job),
             "workspace" => Uuid::parse_str(id).ok().map(Self::Workspace),
             "queued" => Some(Self::JobsQueued),
+            "cancel" => Uuid::parse_str(id).ok().map(Self::JobCancelRequested),
             _ => None,
         }
     }
@@ -150,7 +154,12 @@ mod tests {
     fn notifications_round_trip_and_skip_our_own() {
         let (me, other) = (Uuid::new_v4(), Uuid::new_v4());
         let id = Uuid::new_v4();
-        for e in [Event::Job(id), Event::Workspace(id), Event::JobsQueued] {
+        for e in [
+            Event::Job(id),
+            Event::Workspace(id),
+            Event::JobsQueued,
+            Event::JobCancelRequested(id),
+        ] {
             assert_eq!(Event::decode(&e.encode(other), me), Some(e));
             assert_eq!(Event::decode(&e.encode(me), me), None);
         }

@@ -7,11 +7,18 @@ use super::{Backend, Store};
 use crate::error::Result;
 
 /// Every migration, in order. Never edit a released one; add the next number.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/0001_initial.sql"),
+    ),
+    (
+        2,
+        "job_leases",
+        include_str!("../../migrations/0002_job_leases.sql"),
+    ),
+];
 
 impl Store {
     /// Applies the migrations this database has not seen yet.
