@@ -144,6 +144,9 @@ fn unpack_blocking(archive: &[u8], to: &Path, limits: TemplateLimits) -> coder_c
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
     use super::*;
 
     fn tar_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
@@ -217,5 +220,44 @@ mod tests {
              (--template-max-unpacked-size); big alone is 268435456 bytes"
         );
         assert_eq!(std::fs::read_dir(&to).map(Iterator::count).ok(), Some(0));
+    }
+
+    /// Unpacking thousands of files never holds up the async thread it was awaited on: a
+    /// ticker on the same single-threaded runtime keeps running while it works.
+    #[tokio::test(flavor = "current_thread")]
+    async fn unpacking_leaves_the_async_thread_free() {
+        let files: Vec<(String, Vec<u8>)> = (0..3000)
+            .map(|i| (format!("f/{i}.txt"), vec![b'x'; 64]))
+            .collect();
+        let entries: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(p, d)| (p.as_str(), d.as_slice()))
+            .collect();
+        let archive: Archive = Arc::from(tar_of(&entries));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let ticks = Arc::new(AtomicU64::new(0));
+        let ticker = tokio::spawn({
+            let ticks = Arc::clone(&ticks);
+            async move {
+                loop {
+                    ticks.fetch_add(1, Ordering::Relaxed);
+                    tokio::task::yield_now().await;
+                }
+            }
+        });
+        tokio::task::yield_now().await;
+        let before = ticks.load(Ordering::Relaxed);
+        unpack(&archive, dir.path().join("t"), TemplateLimits::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let during = ticks.load(Ordering::Relaxed) - before;
+        ticker.abort();
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("t/f"))
+                .map(Iterator::count)
+                .ok(),
+            Some(3000)
+        );
+        assert!(during > 0, "the ticker never ran while unpacking");
     }
 }

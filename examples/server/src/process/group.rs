@@ -89,10 +89,11 @@ pub fn ownership(entry: &ProcessEntry, children: &Children) -> Ownership {
             return Ownership::Unproven;
         };
         match proc_stat::read(entry.pid) {
-            Some(s) if s.start_time == recorded && s.pgrp == entry.pid => Ownership::Running,
-            Some(_) => Ownership::Recycled,
-            None if proc_stat::group_has_members(entry.pid) => Ownership::Running,
-            None => Ownership::Gone,
+            Some(s) if s.start_time != recorded || s.pgrp != entry.pid => Ownership::Recycled,
+            // The leader runs, or has exited (a zombie, or reaped) with members left.
+            Some(s) if !s.zombie => Ownership::Running,
+            _ if proc_stat::group_has_members(entry.pid) => Ownership::Running,
+            _ => Ownership::Gone,
         }
     }
     #[cfg(not(target_os = "linux"))]
@@ -116,6 +117,7 @@ mod proc_stat {
     //! parentheses, so they are counted from its last `)`.
 
     pub(super) struct Stat {
+        pub(super) zombie: bool,
         pub(super) pgrp: i32,
         pub(super) start_time: u64,
     }
@@ -129,12 +131,13 @@ mod proc_stat {
         let fields: Vec<&str> = rest.split_whitespace().collect();
         // After the name: state(3) ppid(4) pgrp(5) ... starttime(22), numbered as in proc(5).
         Some(Stat {
+            zombie: matches!(*fields.first()?, "Z" | "X"),
             pgrp: fields.get(2)?.parse().ok()?,
             start_time: fields.get(19)?.parse().ok()?,
         })
     }
 
-    /// Whether any process is in group `pgid` (its leader may have exited).
+    /// Whether any live (not zombie) process is in group `pgid` (its leader may have exited).
     pub(super) fn group_has_members(pgid: i32) -> bool {
         let Ok(dir) = std::fs::read_dir("/proc") else {
             return false;
@@ -144,7 +147,7 @@ mod proc_stat {
                 .to_str()
                 .and_then(|n| n.parse::<i32>().ok())
                 .and_then(read)
-                .is_some_and(|s| s.pgrp == pgid)
+                .is_some_and(|s| s.pgrp == pgid && !s.zombie)
         })
     }
 
@@ -154,7 +157,10 @@ mod proc_stat {
         fn fields_are_counted_after_the_last_parenthesis() {
             let line = "4242 (sh (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
             let stat = super::parse(line).unwrap_or_else(|| panic!("parse"));
-            assert_eq!((stat.pgrp, stat.start_time), (4242, 987_654));
+            assert_eq!(
+                (stat.zombie, stat.pgrp, stat.start_time),
+                (false, 4242, 987_654)
+            );
         }
     }
 }
