@@ -449,6 +449,35 @@ impl ServerProcess {
     }
 }
 
+/// Follows a build's logs over the websocket until the server closes it.
+pub async fn follow_logs(
+    s: &TestServer,
+    token: &str,
+    build_id: &str,
+    after: i64,
+) -> (Vec<serde_json::Value>, Option<(u16, String)>) {
+    let ws_url = format!(
+        "{}/workspacebuilds/{build_id}/logs?follow=true&after={after}&coder_session_token={token}",
+        s.api("").replace("http://", "ws://")
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    let mut followed = Vec::new();
+    let mut close = None;
+    while let Some(msg) = futures_util::StreamExt::next(&mut socket).await {
+        match msg.unwrap() {
+            tokio_tungstenite::tungstenite::Message::Text(t) => {
+                followed.push(serde_json::from_str::<serde_json::Value>(&t).unwrap())
+            }
+            tokio_tungstenite::tungstenite::Message::Close(frame) => {
+                close = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                break;
+            }
+            _ => {}
+        }
+    }
+    (followed, close)
+}
+
 /// Pids from a build log's "started process N" lines.
 pub fn started_pids(logs: &serde_json::Value) -> Vec<i32> {
     logs.as_array()
