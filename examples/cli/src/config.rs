@@ -132,7 +132,7 @@ impl Session {
         dir: &ConfigDir,
     ) -> Result<Session> {
         let url = match url {
-            Some(url) => url.to_owned(),
+            Some(url) => normalize_url(url),
             None => dir.url()?.ok_or(CliError::NoUrl)?,
         };
         let token = match token {
@@ -143,11 +143,14 @@ impl Session {
     }
 }
 
-/// Adds `https://` to a URL typed without a scheme, as `coder login` does.
+/// Adds a scheme to a URL typed without one, as `coder login` does: `http://` for
+/// `localhost…`, `https://` for anything else.
 pub(crate) fn normalize_url(input: &str) -> String {
     let input = input.trim().trim_end_matches('/');
     if input.starts_with("http://") || input.starts_with("https://") {
         input.to_owned()
+    } else if input.starts_with("localhost") {
+        format!("http://{input}")
     } else {
         format!("https://{input}")
     }

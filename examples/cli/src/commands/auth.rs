@@ -2,7 +2,7 @@
 
 use coder_core::model::CreateFirstUserRequest;
 
-use super::{Ctx, client_for};
+use super::Ctx;
 use crate::cli::{LoginArgs, LoginCommand, OutputArgs, OutputFormat, YesArgs};
 use crate::config::normalize_url;
 use crate::error::{CliError, Result};
@@ -21,7 +21,7 @@ pub(super) async fn login(ctx: &Ctx, args: LoginArgs) -> Result<()> {
         Some(url) => normalize_url(url),
         None => ctx.config.url()?.ok_or(CliError::NoUrl)?,
     };
-    let client = client_for(&url, None)?;
+    let client = ctx.client_for(&url, None)?;
     if let Some(token) = &ctx.global.token {
         client.set_session_token(token.clone());
     } else if !client
