@@ -109,7 +109,7 @@ pub(crate) enum Command {
     /// Unauthenticate your local session
     Logout(YesArgs),
     /// Fetch authenticated user info for Coder deployment
-    Whoami(OutputArgs),
+    Whoami(TableArgs),
     /// Manage personal access tokens
     #[command(subcommand)]
     Tokens(TokensCommand),
@@ -216,6 +216,18 @@ pub(crate) struct OutputArgs {
     pub(crate) output: Option<OutputFormat>,
 }
 
+/// `-o/--output` and `-c/--column` of a table command.
+#[derive(Debug, Args)]
+pub(crate) struct TableArgs {
+    /// Output format.
+    #[arg(short, long, value_enum)]
+    pub(crate) output: Option<OutputFormat>,
+    /// Columns to display in table output (comma-separated or repeated; see the command's
+    /// help for the names).
+    #[arg(short, long = "column", value_delimiter = ',', value_name = "COLUMN")]
+    pub(crate) column: Vec<String>,
+}
+
 /// `coder tokens ...`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum TokensCommand {
@@ -223,7 +235,7 @@ pub(crate) enum TokensCommand {
     Create(TokensCreateArgs),
     /// List tokens
     #[command(alias = "ls")]
-    List(OutputArgs),
+    List(TableArgs),
     /// Delete a token
     #[command(alias = "rm", alias = "delete")]
     Remove(TokensRemoveArgs),
@@ -261,7 +273,7 @@ pub(crate) enum TemplatesCommand {
     Push(TemplatesPushArgs),
     /// List all the templates available for the organization
     #[command(alias = "ls")]
-    List(OutputArgs),
+    List(TableArgs),
     /// Manage different versions of the specified template
     #[command(subcommand)]
     Versions(VersionsCommand),
@@ -344,9 +356,9 @@ pub(crate) struct VersionsListArgs {
     /// Organization.
     #[command(flatten)]
     pub(crate) org: OrgArgs,
-    /// Output format.
+    /// Output format and columns.
     #[command(flatten)]
-    pub(crate) output: OutputArgs,
+    pub(crate) output: TableArgs,
 }
 
 /// `coder create`.
@@ -384,9 +396,9 @@ pub(crate) struct ListArgs {
     /// Search for a workspace with a query.
     #[arg(long, default_value = "owner:me")]
     pub(crate) search: String,
-    /// Output format.
+    /// Output format and columns.
     #[command(flatten)]
-    pub(crate) output: OutputArgs,
+    pub(crate) output: TableArgs,
 }
 
 /// `<workspace>`.
@@ -470,9 +482,9 @@ pub(crate) struct ScheduleShowArgs {
     /// Search for a workspace with a query.
     #[arg(long, default_value = "owner:me")]
     pub(crate) search: String,
-    /// Output format.
+    /// Output format and columns.
     #[command(flatten)]
-    pub(crate) output: OutputArgs,
+    pub(crate) output: TableArgs,
 }
 
 /// `coder schedule start <workspace> { <start-time> [day-of-week] [location] | manual }`.

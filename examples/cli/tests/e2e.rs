@@ -38,6 +38,28 @@ fn from_coder_server_to_a_running_workspace_and_back() {
         "{out}"
     );
 
+    // Coder's -c/--column on every table command, any case, comma-separated or repeated.
+    assert_eq!(
+        user.ok(&["list", "-c", "workspace,STATUS", "-c", "template"]),
+        "WORKSPACE  STATUS   TEMPLATE\nadmin/dev  Started  local\n"
+    );
+    assert_eq!(
+        user.ok(&["templates", "list", "-c", "name,provisioner,used by"]),
+        "NAME   PROVISIONER  USED BY\nlocal  process      0 developers\n"
+    );
+    assert_eq!(
+        user.ok(&["whoami", "-o", "table", "-c", "username"]),
+        "USERNAME\nadmin\n"
+    );
+    let (code, _, err) = user.run(&["list", "-c", "size"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with(
+            "error: unknown column \"size\" for --column: choose from favorite, workspace,"
+        ),
+        "{err}"
+    );
+
     let me: serde_json::Value = serde_json::from_str(&user.ok(&["whoami", "-o", "json"])).unwrap();
     assert_eq!(me["username"], "admin");
     assert_eq!(user.status_of("dev"), "running");

@@ -1,9 +1,9 @@
 //! `coder login`, `coder logout`, `coder whoami`.
 
-use coder_core::model::CreateFirstUserRequest;
+use coder_core::model::{CreateFirstUserRequest, User};
 
 use super::Ctx;
-use crate::cli::{LoginArgs, LoginCommand, OutputArgs, OutputFormat, YesArgs};
+use crate::cli::{LoginArgs, LoginCommand, OutputFormat, TableArgs, YesArgs};
 use crate::config::normalize_url;
 use crate::error::{CliError, Result};
 use crate::output;
@@ -125,7 +125,7 @@ pub(super) async fn logout(ctx: &Ctx, args: YesArgs) -> Result<()> {
 }
 
 /// Who the session belongs to.
-pub(super) async fn whoami(ctx: &Ctx, args: OutputArgs) -> Result<()> {
+pub(super) async fn whoami(ctx: &Ctx, args: TableArgs) -> Result<()> {
     let client = ctx.client()?;
     let me = client.users().me().await.map_err(CliError::api("whoami"))?;
     let url = client.url().as_str().trim_end_matches('/').to_owned();
@@ -134,13 +134,29 @@ pub(super) async fn whoami(ctx: &Ctx, args: OutputArgs) -> Result<()> {
             "Coder is running at {url}, You're authenticated as {} !",
             me.username
         )),
-        OutputFormat::Table => ctx.ui.result(
-            output::table(
+        OutputFormat::Table => {
+            let columns = [
+                output::column("URL", |_: &User| url.clone()),
+                output::column("Username", |u: &User| u.username.clone()),
+                output::column("ID", |u: &User| u.id.to_string()),
+                output::column("Orgs", |u: &User| {
+                    let ids: Vec<String> =
+                        u.organization_ids.iter().map(ToString::to_string).collect();
+                    ids.join(",")
+                }),
+                output::column("Roles", |u: &User| {
+                    let roles: Vec<&str> = u.roles.iter().map(|r| r.name.as_str()).collect();
+                    roles.join(",")
+                }),
+            ];
+            let table = output::select(
+                std::slice::from_ref(&me),
+                &columns,
                 &["url", "username", "id"],
-                &[vec![url, me.username, me.id.to_string()]],
-            )
-            .trim_end(),
-        ),
+                &args.column,
+            )?;
+            ctx.ui.result(table.trim_end())
+        }
         OutputFormat::Json => {
             let value = serde_json::json!({
                 "url": url,
