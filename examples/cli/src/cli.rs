@@ -179,6 +179,11 @@ pub(crate) struct LoginArgs {
     /// Specifies a username to use if creating the first user for the deployment.
     #[arg(long, env = "CODER_FIRST_USER_USERNAME")]
     pub(crate) first_user_username: Option<String>,
+    /// By default, the CLI will generate a new session token when logging in with --token.
+    /// This flag will instead use the provided token as the session token (and `coder
+    /// logout` then leaves it valid).
+    #[arg(long)]
+    pub(crate) use_token_as_session: bool,
 }
 
 /// `coder login token`.

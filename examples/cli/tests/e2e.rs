@@ -148,3 +148,42 @@ fn from_coder_server_to_a_running_workspace_and_back() {
     );
     assert!(!stranger.config.join("session").exists());
 }
+
+#[test]
+fn login_with_a_token_mints_a_session_and_logout_leaves_the_token_valid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("cache"));
+    let admin = first_user(&server, tmp.path().join("admin"));
+    let token = admin
+        .ok(&["tokens", "create", "--name", "ci"])
+        .trim()
+        .to_owned();
+
+    for (dir, flags, stored_is_token) in [
+        ("minted", &[][..], false),
+        ("kept", &["--use-token-as-session"][..], true),
+    ] {
+        let user = User {
+            config: tmp.path().join(dir),
+        };
+        let mut args = vec!["login", &server.url, "--token", &token];
+        args.extend_from_slice(flags);
+        let out = user.ok(&args);
+        assert!(out.contains("Welcome to Coder, admin!"), "{out}");
+        let stored = std::fs::read_to_string(user.config.join("session")).unwrap();
+        assert_eq!(stored.trim() == token, stored_is_token, "{dir}");
+        user.ok(&["logout", "--yes"]);
+        // The token the user gave still works after either logout.
+        let out = user.ok(&["--url", &server.url, "--token", &token, "whoami"]);
+        assert!(
+            out.contains("You're authenticated as admin"),
+            "{dir}: {out}"
+        );
+        // The minted session is gone with the logout.
+        if !stored_is_token {
+            let (code, _, err) =
+                user.run(&["--url", &server.url, "--token", stored.trim(), "whoami"]);
+            assert_eq!(code, 1, "{err}");
+        }
+    }
+}

@@ -78,7 +78,7 @@ pub async fn run(args: ServerArgs) -> ExitCode {
     // (`| head -1`, a test harness) must not take the server down.
     let banner = format!(
         "Started HTTP listener at {url}\n\
-         View the Web UI: {access}\n\
+         Access URL (API under /api/v2): {access}\n\
          Create the first user: curl -X POST {access}/api/v2/users/first -H 'Content-Type: application/json' \
          -d '{{\"email\":\"admin@example.com\",\"username\":\"admin\",\"password\":\"<at least 8 characters>\"}}'\n\
          Or with the CLI: coder login {access}\n"

@@ -22,8 +22,18 @@ pub(super) async fn login(ctx: &Ctx, args: LoginArgs) -> Result<()> {
         None => ctx.config.url()?.ok_or(CliError::NoUrl)?,
     };
     let client = ctx.client_for(&url, None)?;
+    let provided = ctx.global.token.is_some() && args.use_token_as_session;
     if let Some(token) = &ctx.global.token {
         client.set_session_token(token.clone());
+        if !args.use_token_as_session {
+            // A session of its own: logging out later revokes it, not the given token.
+            let session = client
+                .tokens()
+                .create_session_key("me")
+                .await
+                .map_err(CliError::api("create a session from the token"))?;
+            client.set_session_token(session.key);
+        }
     } else if !client
         .users()
         .first_user_exists()
@@ -53,6 +63,7 @@ pub(super) async fn login(ctx: &Ctx, args: LoginArgs) -> Result<()> {
     let token = client.session_token().ok_or(CliError::NotLoggedIn)?;
     ctx.config.set_url(&url)?;
     ctx.config.set_session(&token)?;
+    ctx.config.set_session_provided(provided)?;
     ctx.ui.result(&format!(
         "Welcome to Coder, {}! You're authenticated.",
         me.username
@@ -113,7 +124,11 @@ async fn create_first_user(
 pub(super) async fn logout(ctx: &Ctx, args: YesArgs) -> Result<()> {
     ctx.ui
         .confirm("Are you sure you want to log out?", args.yes)?;
-    if let Ok(client) = ctx.client()
+    if ctx.config.session_provided() && ctx.global.token.is_none() {
+        ctx.ui.note(
+            "The token you logged in with (--use-token-as-session) stays valid; revoke it with `coder tokens remove`.",
+        );
+    } else if let Ok(client) = ctx.client()
         && let Err(e) = client.logout().await
     {
         ctx.ui
