@@ -9,7 +9,7 @@ mod support;
 
 use std::process::Stdio;
 
-use support::{Server, User, first_user, stubborn_template};
+use support::{Server, User, first_user, stubborn_stop, stubborn_workspace};
 
 #[test]
 fn from_coder_server_to_a_running_workspace_and_back() {
@@ -94,17 +94,7 @@ fn from_coder_server_to_a_running_workspace_and_back() {
 
     // A build while another is active: a workspace whose process ignores SIGTERM takes the
     // server's 10 s grace period to stop, and a start meanwhile is refused.
-    let stubborn = tmp.path().join("stubborn");
-    stubborn_template(&stubborn);
-    user.ok(&[
-        "templates",
-        "push",
-        "stubborn",
-        "-d",
-        stubborn.to_str().unwrap(),
-        "--yes",
-    ]);
-    user.ok(&["create", "slow", "--template", "stubborn", "--yes"]);
+    stubborn_workspace(&user, &tmp.path().join("stubborn"), "slow");
     let stopping = user
         .coder()
         .args(["stop", "slow", "--yes"])
@@ -186,4 +176,111 @@ fn login_with_a_token_mints_a_session_and_logout_leaves_the_token_valid() {
             assert_eq!(code, 1, "{err}");
         }
     }
+}
+
+#[test]
+fn a_build_followed_through_a_server_restart_ends_with_its_real_outcome() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let server = Server::start(&cache);
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let user = first_user(&server, tmp.path().join("config"));
+    let mut stop = stubborn_stop(&user, &tmp.path().join("stubborn"));
+    // (pipe, line): 0 for stdout, 1 for stderr.
+    let (lines_tx, lines) = mpsc::channel::<(usize, String)>();
+    for (pipe, out) in [
+        Box::new(stop.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(stop.stderr.take().unwrap()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let tx = lines_tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let _ = tx.send((pipe, line.unwrap()));
+            }
+        });
+    }
+    drop(lines_tx);
+    let mut seen: Vec<(usize, String)> = Vec::new();
+    let mut wait_for = |needle: &str| {
+        while !seen.iter().any(|(_, l)| l.contains(needle)) {
+            match lines.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) => seen.push(line),
+                Err(e) => panic!("waiting for {needle:?} ({e}); saw {seen:?}"),
+            }
+        }
+    };
+    wait_for("sending SIGTERM");
+    drop(server); // SIGKILL, mid-build
+    wait_for("--- lost connection to the server, retrying in");
+    let server = Server::start_at(&cache, &address);
+    wait_for("--- connection to the server is back");
+    let status = stop.wait().unwrap();
+    seen.extend(lines.iter());
+    assert_eq!(status.code(), Some(1), "{seen:?}");
+    let last = |pipe: usize| {
+        seen.iter()
+            .rfind(|(p, _)| *p == pipe)
+            .map(|(_, l)| l.as_str())
+    };
+    assert_eq!(
+        (last(0), last(1)),
+        (
+            Some("=== ✘ Cleaning up [0ms]"),
+            Some("error: build #2 of \"dev\" failed: the server stopped while the job was running")
+        ),
+        "{seen:?}"
+    );
+    // The stop that never finished is not shown as done, and the first connection is not news.
+    assert!(
+        seen.iter()
+            .any(|(_, l)| l.starts_with("=== ✘ Stopping workspace")),
+        "{seen:?}"
+    );
+    let backs = seen.iter().filter(|(_, l)| l.contains("is back")).count();
+    assert_eq!(backs, 1, "{seen:?}");
+    // The process the interrupted stop never finished off goes with the delete.
+    user.ok(&["delete", "dev", "--yes"]);
+    drop(server);
+}
+
+#[test]
+fn ctrl_c_while_following_a_build_says_it_goes_on_on_the_server() {
+    use std::io::{BufRead, BufReader};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("cache"));
+    let user = first_user(&server, tmp.path().join("config"));
+    let mut stop = stubborn_stop(&user, &tmp.path().join("stubborn"));
+    let mut out = BufReader::new(stop.stdout.take().unwrap()).lines();
+    while !out.next().unwrap().unwrap().contains("sending SIGTERM") {}
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &stop.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let done = stop.wait_with_output().unwrap();
+    let err = String::from_utf8(done.stderr).unwrap();
+    assert_eq!(
+        (done.status.code(), err.lines().last()),
+        (
+            Some(130),
+            Some(
+                "error: interrupted: build #2 of \"dev\" goes on on the server: follow it with \
+                 `coder logs dev -f`, or stop it with `coder stop dev`"
+            )
+        )
+    );
+    // It does: the stop is still running, and it ends on its own.
+    assert_eq!(user.status_of("dev"), "stopping");
+    let logs = user.ok(&["logs", "dev", "-f"]);
+    assert!(logs.contains("Job succeeded"), "{logs}");
+    assert_eq!(user.status_of("dev"), "stopped");
+    user.ok(&["delete", "dev", "--yes"]);
 }

@@ -8,7 +8,7 @@ mod support;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{Server, first_user, stubborn_template};
+use support::{Server, first_user, stubborn_workspace};
 
 /// A detached tmux session on its own socket, killed when dropped.
 struct Tmux {
@@ -66,17 +66,7 @@ fn a_build_shows_progress_in_a_terminal_and_ends_on_a_clean_summary() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("cache"));
     let user = first_user(&server, tmp.path().join("config"));
-    let dir = tmp.path().join("stubborn");
-    stubborn_template(&dir);
-    user.ok(&[
-        "templates",
-        "push",
-        "stubborn",
-        "-d",
-        dir.to_str().unwrap(),
-        "--yes",
-    ]);
-    user.ok(&["create", "slow", "--template", "stubborn", "--yes"]);
+    stubborn_workspace(&user, &tmp.path().join("stubborn"), "slow");
 
     // Stopping takes the server's 10 s grace period: long enough to watch.
     let tmux = Tmux {

@@ -137,15 +137,23 @@ async fn push(ctx: &Ctx, args: TemplatesPushArgs) -> Result<()> {
         .await
         .map_err(CliError::api("create the template version"))?;
     let versions = client.template_versions();
+    let on_interrupt = format!(
+        "the import of template version {:?} goes on on the server: see it with `coder templates versions list <template>`",
+        version.name
+    );
     let (job, took) = ctx
         .ui
-        .follow_job(versions.follow_logs(version.id, None), move || async move {
-            versions
-                .get(version.id)
-                .await
-                .map(|v| v.job)
-                .map_err(CliError::api("get the template version"))
-        })
+        .follow_job(
+            versions.follow_logs(version.id, None),
+            move || async move {
+                versions
+                    .get(version.id)
+                    .await
+                    .map(|v| v.job)
+                    .map_err(CliError::api("get the template version"))
+            },
+            &on_interrupt,
+        )
         .await?;
     if job.status != ProvisionerJobStatus::Succeeded {
         return Err(CliError::JobFailed {

@@ -91,15 +91,23 @@ async fn follow_build(
 ) -> Result<()> {
     let id = build.id;
     let builds = client.builds();
+    let on_interrupt = format!(
+        "build #{} of {name:?} goes on on the server: follow it with `coder logs {name} -f`, or stop it with `coder stop {name}`",
+        build.build_number
+    );
     let (job, took) = ctx
         .ui
-        .follow_job(builds.follow_logs(id, None), move || async move {
-            builds
-                .get(id)
-                .await
-                .map(|b| b.job)
-                .map_err(CliError::api("get build"))
-        })
+        .follow_job(
+            builds.follow_logs(id, None),
+            move || async move {
+                builds
+                    .get(id)
+                    .await
+                    .map(|b| b.job)
+                    .map_err(CliError::api("get build"))
+            },
+            &on_interrupt,
+        )
         .await?;
     if job.status != ProvisionerJobStatus::Succeeded {
         return Err(CliError::JobFailed {

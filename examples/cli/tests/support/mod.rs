@@ -17,8 +17,13 @@ pub struct Server {
 
 impl Server {
     pub fn start(cache: &Path) -> Self {
+        Self::start_at(cache, "127.0.0.1:0")
+    }
+
+    /// A server on `address` (e.g. the one a killed server had).
+    pub fn start_at(cache: &Path, address: &str) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_coder"))
-            .args(["server", "--http-address", "127.0.0.1:0", "--cache-dir"])
+            .args(["server", "--http-address", address, "--cache-dir"])
             .arg(cache)
             .env_remove("CODER_PG_CONNECTION_URL")
             .stdout(Stdio::piped())
@@ -110,6 +115,35 @@ pub fn stubborn_template(dir: &Path) {
         "[[agents]]\nname = \"main\"\ncommand = \"trap '' TERM; while true; do sleep 1; done\"\n",
     )
     .unwrap();
+}
+
+/// Pushes the stubborn template (see [`stubborn_template`]) from `dir` and creates a running
+/// workspace `name` of it.
+pub fn stubborn_workspace(user: &User, dir: &Path, name: &str) {
+    stubborn_template(dir);
+    user.ok(&[
+        "templates",
+        "push",
+        "stubborn",
+        "-d",
+        dir.to_str().unwrap(),
+        "--yes",
+    ]);
+    user.ok(&["create", name, "--template", "stubborn", "--yes"]);
+}
+
+/// A running workspace `dev` of the stubborn template (its process ignores SIGTERM, so a
+/// stop runs for the server's 10 s grace period), and a `coder stop dev --yes` under way
+/// with its output piped.
+pub fn stubborn_stop(user: &User, dir: &Path) -> Child {
+    stubborn_workspace(user, dir, "dev");
+    user.coder()
+        .args(["stop", "dev", "--yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// Logs in to `server` as its first user (`admin`), the session stored in `config`.
