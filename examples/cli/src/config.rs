@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{CliError, Result};
 
+use coder_client::CliConfig;
+
 /// File holding the deployment URL.
-const URL_FILE: &str = "url";
+const URL_FILE: &str = CliConfig::URL_FILE;
 /// File holding the session token.
-const SESSION_FILE: &str = "session";
+const SESSION_FILE: &str = CliConfig::SESSION_FILE;
 /// Present when the stored session is a token the user gave (`login --use-token-as-session`):
 /// `logout` then leaves it valid on the server.
 const PROVIDED_FILE: &str = "session-provided";
@@ -27,17 +29,12 @@ impl ConfigDir {
     /// `explicit` (from `--global-config` or `$CODER_CONFIG_DIR`), else Coder's default,
     /// `coderv2` under the user's config directory.
     pub(crate) fn locate(explicit: Option<PathBuf>) -> Result<Self> {
-        let path = match explicit {
-            Some(path) => path,
-            None => dirs::config_dir()
-                .ok_or_else(|| {
-                    CliError::Usage(
-                        "cannot find the user's config directory; pass --global-config".into(),
-                    )
-                })?
-                .join("coderv2"),
-        };
-        Ok(Self { path })
+        let config = CliConfig::locate(explicit).map_err(|_| {
+            CliError::Usage("cannot find the user's config directory; pass --global-config".into())
+        })?;
+        Ok(Self {
+            path: config.dir().to_owned(),
+        })
     }
 
     /// The directory.
