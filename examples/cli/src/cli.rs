@@ -374,9 +374,36 @@ pub(crate) struct CreateArgs {
     /// Specify a template name.
     #[arg(short, long, env = "CODER_TEMPLATE_NAME")]
     pub(crate) template: Option<String>,
+    /// Specify a template version name.
+    #[arg(long, env = "CODER_TEMPLATE_VERSION")]
+    pub(crate) template_version: Option<String>,
     /// Rich parameter value in the format "name=value".
-    #[arg(long = "parameter", value_name = "NAME=VALUE")]
+    #[arg(
+        long = "parameter",
+        env = "CODER_RICH_PARAMETER",
+        value_delimiter = ',',
+        value_name = "NAME=VALUE"
+    )]
     pub(crate) parameters: Vec<String>,
+    /// Specify a file path with values for rich parameters defined in the template. The file
+    /// should be in YAML format, containing key-value pairs for the parameters.
+    #[arg(long, env = "CODER_RICH_PARAMETER_FILE", value_name = "FILE")]
+    pub(crate) rich_parameter_file: Option<PathBuf>,
+    /// Rich parameter default values in the format "name=value".
+    #[arg(
+        long = "parameter-default",
+        env = "CODER_RICH_PARAMETER_DEFAULT",
+        value_delimiter = ',',
+        value_name = "NAME=VALUE"
+    )]
+    pub(crate) parameter_defaults: Vec<String>,
+    /// Automatically accept parameter defaults when no value is provided.
+    #[arg(long, env = "CODER_WORKSPACE_USE_PARAMETER_DEFAULTS")]
+    pub(crate) use_parameter_defaults: bool,
+    /// Return immediately after creating the workspace. The build will run in the
+    /// background.
+    #[arg(long, env = "CODER_CREATE_NO_WAIT")]
+    pub(crate) no_wait: bool,
     /// Specify the workspace autostart schedule. Check coder schedule start --help for the
     /// syntax.
     #[arg(long, env = "CODER_WORKSPACE_START_AT")]

@@ -9,7 +9,7 @@ mod support;
 
 use std::process::Stdio;
 
-use support::{Server, User, first_user, stubborn_stop, stubborn_workspace};
+use support::{Server, User, first_user, parameters_template, stubborn_stop, stubborn_workspace};
 
 #[test]
 fn from_coder_server_to_a_running_workspace_and_back() {
@@ -283,4 +283,182 @@ fn ctrl_c_while_following_a_build_says_it_goes_on_on_the_server() {
     assert!(logs.contains("Job succeeded"), "{logs}");
     assert_eq!(user.status_of("dev"), "stopped");
     user.ok(&["delete", "dev", "--yes"]);
+}
+
+#[test]
+fn parameters_come_from_flags_a_file_and_defaults_and_a_missing_one_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("cache"));
+    let user = first_user(&server, tmp.path().join("config"));
+    let dir = tmp.path().join("params");
+    parameters_template(&dir);
+    user.ok(&[
+        "templates",
+        "push",
+        "params",
+        "-d",
+        dir.to_str().unwrap(),
+        "--yes",
+    ]);
+    let build_params = |ws: &str| -> Vec<(String, String)> {
+        let out = user.ok(&["list", "-o", "json"]);
+        let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let ws = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["name"] == ws)
+            .unwrap();
+        let id = ws["latest_build"]["id"].as_str().unwrap().to_owned();
+        let client = api_get(
+            &server,
+            &user,
+            &format!("/api/v2/workspacebuilds/{id}/parameters"),
+        );
+        let mut pairs: Vec<(String, String)> = client
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().to_owned(),
+                    p["value"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        pairs.sort();
+        pairs
+    };
+
+    // Without a terminal, a missing required parameter is named with the flag to pass.
+    let (code, _, err) = user.run(&[
+        "create",
+        "a",
+        "-t",
+        "params",
+        "--parameter",
+        "region=eu",
+        "--yes",
+    ]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            2,
+            "error: parameter \"cpus\" is required: pass --parameter cpus=<value>\n"
+        )
+    );
+
+    // A YAML file fills what --parameter leaves; --parameter wins over it.
+    let file = tmp.path().join("values.yaml");
+    std::fs::write(&file, "region: us\ncpus: 4\n").unwrap();
+    user.ok(&[
+        "create",
+        "b",
+        "-t",
+        "params",
+        "--rich-parameter-file",
+        file.to_str().unwrap(),
+        "--parameter",
+        "region=eu",
+        "--yes",
+    ]);
+    assert_eq!(
+        build_params("b"),
+        vec![
+            ("cpus".to_owned(), "4".to_owned()),
+            ("region".to_owned(), "eu".to_owned())
+        ]
+    );
+
+    // --use-parameter-defaults takes --parameter-default values without asking.
+    user.ok(&[
+        "create",
+        "c",
+        "-t",
+        "params",
+        "--use-parameter-defaults",
+        "--parameter-default",
+        "region=us,cpus=2",
+        "--yes",
+    ]);
+    assert_eq!(
+        build_params("c"),
+        vec![
+            ("cpus".to_owned(), "2".to_owned()),
+            ("region".to_owned(), "us".to_owned())
+        ]
+    );
+
+    // --no-wait returns at once and names the command that follows the build.
+    let out = user.ok(&[
+        "create",
+        "d",
+        "-t",
+        "params",
+        "--parameter",
+        "region=eu,cpus=1",
+        "--no-wait",
+        "--yes",
+    ]);
+    assert_eq!(
+        out.trim_end(),
+        "Workspace \"d\" is being created (build #1); follow it with `coder logs d -f`"
+    );
+    // --template-version picks a version by name; an unknown one is refused by name.
+    let versions = user.ok(&["templates", "versions", "list", "params", "-c", "name"]);
+    let version = versions.lines().nth(1).unwrap().trim().to_owned();
+    user.ok(&[
+        "create",
+        "e1",
+        "-t",
+        "params",
+        "--template-version",
+        &version,
+        "--parameter",
+        "region=eu,cpus=1",
+        "--yes",
+    ]);
+    let list: serde_json::Value = serde_json::from_str(&user.ok(&["list", "-o", "json"])).unwrap();
+    let e1 = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "e1")
+        .unwrap();
+    assert_eq!(
+        e1["latest_build"]["template_version_name"],
+        version.as_str()
+    );
+    let (code, _, err) = user.run(&[
+        "create",
+        "e",
+        "-t",
+        "params",
+        "--template-version",
+        "nosuch",
+        "--parameter",
+        "region=eu,cpus=1",
+        "--yes",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("error: version \"nosuch\" of template \"params\": "),
+        "{err}"
+    );
+}
+
+/// `GET path` with the user's stored session (curl: the CLI has no raw request command).
+fn api_get(server: &Server, user: &User, path: &str) -> serde_json::Value {
+    let token = std::fs::read_to_string(user.config.join("session")).unwrap();
+    let out = std::process::Command::new("curl")
+        .args([
+            "-sf",
+            "-H",
+            &format!("Coder-Session-Token: {}", token.trim()),
+        ])
+        .arg(format!("{}{path}", server.url))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "curl {path}");
+    serde_json::from_slice(&out.stdout).unwrap()
 }

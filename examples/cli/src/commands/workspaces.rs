@@ -15,13 +15,18 @@ use crate::cli::{
 use crate::duration::{format_elapsed, format_ms, parse_ttl_ms};
 use crate::error::{CliError, Result};
 use crate::output;
-use crate::params::parse_parameters;
+use crate::params::{ParameterSources, parse_parameters};
 use crate::schedule_spec::{autostart_schedule, local_zone};
 
 /// Creates a workspace from a template and follows its first build.
 pub(super) async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     // Local mistakes first: no network call for a command line that cannot work.
-    let parameters = parse_parameters(&args.parameters)?;
+    let sources = ParameterSources::from_flags(
+        &args.parameters,
+        args.rich_parameter_file.as_deref(),
+        &args.parameter_defaults,
+        args.use_parameter_defaults,
+    )?;
     let ttl_ms = args.stop_after.as_deref().map(parse_ttl_ms).transpose()?;
     let autostart_schedule = args
         .start_at
@@ -38,36 +43,41 @@ pub(super) async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let (owner, name) = split_workspace(&workspace)?;
     let template_name = match args.template.clone() {
         Some(t) => t,
-        None => {
-            let names: Vec<String> = client
-                .templates()
-                .list()
-                .await
-                .map_err(CliError::api("list templates"))?
-                .into_iter()
-                .map(|t| t.name)
-                .collect();
-            return Err(CliError::Usage(format!(
-                "pass --template <name>; available: {}",
-                if names.is_empty() {
-                    "none (run `coder templates push`)".to_owned()
-                } else {
-                    names.join(", ")
-                }
-            )));
-        }
+        None => pick_template(ctx, &client).await?,
     };
     let template = client
         .templates()
         .get_by_name(&args.org.org, &template_name)
         .await
         .map_err(CliError::api(format!("template {template_name:?}")))?;
+    let version_id = match &args.template_version {
+        Some(version) => Some(
+            client
+                .templates()
+                .version_by_name(template.id, version)
+                .await
+                .map_err(CliError::api(format!(
+                    "version {version:?} of template {template_name:?}"
+                )))?
+                .id,
+        ),
+        None => None,
+    };
+    let params = client
+        .template_versions()
+        .rich_parameters(version_id.unwrap_or(template.active_version_id))
+        .await
+        .map_err(CliError::api(format!(
+            "parameters of template {template_name:?}"
+        )))?;
+    let rich_parameter_values = sources.resolve(&ctx.ui, &params)?;
     let request = CreateWorkspaceRequest {
         name: name.to_owned(),
-        template_id: Some(template.id),
+        template_id: version_id.is_none().then_some(template.id),
+        template_version_id: version_id,
         ttl_ms,
         autostart_schedule,
-        rich_parameter_values: parameters,
+        rich_parameter_values,
         ..Default::default()
     };
     ctx.ui.confirm(
@@ -79,7 +89,55 @@ pub(super) async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         .create(owner, &request)
         .await
         .map_err(CliError::api(format!("create workspace {workspace:?}")))?;
+    if args.no_wait {
+        return ctx.ui.result(&format!(
+            "Workspace {:?} is being created (build #{}); follow it with `coder logs {} -f`",
+            ws.name, ws.latest_build.build_number, ws.name
+        ));
+    }
     follow_build(ctx, &client, &ws.name, &ws.latest_build).await
+}
+
+/// On a terminal, asks which template to use (by number or name); elsewhere a usage error
+/// listing them.
+async fn pick_template(ctx: &Ctx, client: &Client) -> Result<String> {
+    let names: Vec<String> = client
+        .templates()
+        .list()
+        .await
+        .map_err(CliError::api("list templates"))?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    if names.is_empty() {
+        return Err(CliError::Usage(
+            "no templates yet: create one with `coder templates push`".into(),
+        ));
+    }
+    if !ctx.ui.can_prompt {
+        return Err(CliError::Usage(format!(
+            "pass --template <name>; available: {}",
+            names.join(", ")
+        )));
+    }
+    let menu: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("  {}. {n}", i + 1))
+        .collect();
+    ctx.ui
+        .note(&format!("Select a template below:\n{}", menu.join("\n")));
+    loop {
+        let answer = ctx.ui.ask("Template", "--template")?;
+        match answer.parse::<usize>() {
+            Ok(n) if n >= 1 && n <= names.len() => return Ok(names[n - 1].clone()),
+            _ if names.contains(&answer) => return Ok(answer),
+            _ => ctx.ui.note(&format!(
+                "  {answer:?} is not one of them: answer 1–{} or a name",
+                names.len()
+            )),
+        }
+    }
 }
 
 /// Follows a build to its end; prints a one-line summary, or fails with the job's error.

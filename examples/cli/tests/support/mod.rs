@@ -167,3 +167,36 @@ pub fn first_user(server: &Server, config: PathBuf) -> User {
     );
     user
 }
+
+/// A template with two required parameters and no processes: `region` (options `eu` and
+/// `us`) and `cpus` (a number from 1 to 8).
+pub fn parameters_template(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("coder-template.toml"),
+        r#"[[parameters]]
+name = "region"
+display_name = "Region"
+description = "Where the workspace runs."
+type = "string"
+[[parameters.options]]
+name = "Europe"
+value = "eu"
+[[parameters.options]]
+name = "United States"
+value = "us"
+
+[[parameters]]
+name = "cpus"
+display_name = "CPUs"
+type = "number"
+[parameters.validation]
+min = 1
+max = 8
+
+[[agents]]
+name = "main"
+"#,
+    )
+    .unwrap();
+}
