@@ -9,7 +9,9 @@ mod support;
 
 use std::process::Stdio;
 
-use support::{Server, User, first_user, parameters_template, stubborn_stop, stubborn_workspace};
+use support::{
+    Server, User, first_user, push_parameters_template, stubborn_stop, stubborn_workspace,
+};
 
 #[test]
 fn from_coder_server_to_a_running_workspace_and_back() {
@@ -291,15 +293,7 @@ fn parameters_come_from_flags_a_file_and_defaults_and_a_missing_one_is_named() {
     let server = Server::start(&tmp.path().join("cache"));
     let user = first_user(&server, tmp.path().join("config"));
     let dir = tmp.path().join("params");
-    parameters_template(&dir);
-    user.ok(&[
-        "templates",
-        "push",
-        "params",
-        "-d",
-        dir.to_str().unwrap(),
-        "--yes",
-    ]);
+    push_parameters_template(&user, &dir);
     let build_params = |ws: &str| -> Vec<(String, String)> {
         let out = user.ok(&["list", "-o", "json"]);
         let list: serde_json::Value = serde_json::from_str(&out).unwrap();

@@ -8,7 +8,7 @@ mod support;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{Server, first_user, parameters_template, stubborn_workspace};
+use support::{Server, first_user, push_parameters_template, stubborn_workspace};
 
 /// A detached tmux session on its own socket, killed when dropped.
 struct Tmux {
@@ -148,15 +148,7 @@ fn create_on_a_terminal_picks_the_template_and_asks_for_required_parameters() {
     let server = Server::start(&tmp.path().join("cache"));
     let user = first_user(&server, tmp.path().join("config"));
     let dir = tmp.path().join("params");
-    parameters_template(&dir);
-    user.ok(&[
-        "templates",
-        "push",
-        "params",
-        "-d",
-        dir.to_str().unwrap(),
-        "--yes",
-    ]);
+    push_parameters_template(&user, &dir);
 
     let tmux = Tmux::start(&format!(
         "CODER_CONFIG_DIR={} {} create dev --yes",

@@ -168,9 +168,9 @@ pub fn first_user(server: &Server, config: PathBuf) -> User {
     user
 }
 
-/// A template with two required parameters and no processes: `region` (options `eu` and
-/// `us`) and `cpus` (a number from 1 to 8).
-pub fn parameters_template(dir: &Path) {
+/// Pushes, as `params`, a template with two required parameters and no processes: `region`
+/// (options `eu` and `us`) and `cpus` (a number from 1 to 8).
+pub fn push_parameters_template(user: &User, dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(
         dir.join("coder-template.toml"),
@@ -199,4 +199,12 @@ name = "main"
 "#,
     )
     .unwrap();
+    user.ok(&[
+        "templates",
+        "push",
+        "params",
+        "-d",
+        dir.to_str().unwrap(),
+        "--yes",
+    ]);
 }
