@@ -34,7 +34,8 @@ pub(crate) async fn resolve_user(
     found.ok_or(Error::NotFound)
 }
 
-/// Resolves `{user}` for an action on their own resources: only themselves or an owner.
+/// Resolves `{user}` for reading or acting on a user: members reach only themselves (anyone
+/// else is Coder's 404, as for every resource the caller cannot read); owners reach everyone.
 pub(crate) async fn resolve_self_or_owner(
     state: &AppState,
     session: &Session,
@@ -281,20 +282,21 @@ pub(crate) async fn logout(
     Ok(resp)
 }
 
-/// `GET /users/{user}`.
+/// `GET /users/{user}`: a member reads only themselves.
 pub(crate) async fn get(
     State(state): State<AppState>,
     session: Session,
     Path(user): Path<String>,
 ) -> Result<HttpResponse> {
-    let u = resolve_user(&state, &session, &user).await?;
+    let u = resolve_self_or_owner(&state, &session, &user).await?;
     Ok(json(StatusCode::OK, &views::user(&state.store, &u).await?))
 }
 
-/// `GET /users?q=`.
+/// `GET /users?q=`: owners list everyone; a member, whom Coder's RBAC lets read only their
+/// own user, lists only themselves (`count` counts what they see).
 pub(crate) async fn list(
     State(state): State<AppState>,
-    _session: Session,
+    session: Session,
     q: QueryMap,
 ) -> Result<HttpResponse> {
     let search = q
@@ -306,7 +308,10 @@ pub(crate) async fn list(
                 .join(" ")
         })
         .unwrap_or_default();
-    let rows = state.store.list_users(&search).await?;
+    let mut rows = state.store.list_users(&search).await?;
+    if !session.is_owner() {
+        rows.retain(|u| u.id == session.user.id);
+    }
     let mut users = Vec::with_capacity(rows.len());
     for u in &rows {
         users.push(views::user(&state.store, u).await?);
