@@ -2,7 +2,8 @@
 //!
 //! - [`store`]: one `Store` over SQLite (embedded default) or PostgreSQL, versioned migrations.
 //! - [`api`]: the HTTP routes, with Coder's paths, bodies, status codes and error shape.
-//! - [`auth`]: API keys, password hashing, session extraction, failed-login limiting.
+//! - [`auth`]: API keys, session extraction, the login-attempt key.
+//! - [`passwords`]: argon2 hashing and verification, bounded, with a dummy hash for unknown users.
 //! - [`runner`]: the job runner; [`process`]: the local process provisioner.
 //! - [`openapi`]: the OpenAPI document, derived from the wire types.
 //! - [`views`]: stored rows turned into Coder's wire objects with derived fields.
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod openapi;
+pub mod passwords;
 pub mod process;
 pub mod pubsub;
 pub mod runner;

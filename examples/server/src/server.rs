@@ -7,7 +7,6 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::auth::LoginLimiter;
 use crate::config::Config;
 use crate::error::Result;
 use crate::pubsub::Events;
@@ -38,9 +37,9 @@ pub async fn build_state(listener: &TcpListener, config: Config) -> Result<AppSt
             format!("http://{addr}")
         }
     };
-    let login_limiter = Arc::new(LoginLimiter::new(
-        config.max_failed_logins,
-        config.login_window,
+    let password_checks = Arc::new(crate::passwords::PasswordChecks::new(
+        config.password_checks,
+        config.password_check_queue,
     ));
     let jobs_queued = Arc::new(Notify::new());
     let mut events = Events::new();
@@ -65,7 +64,7 @@ pub async fn build_state(listener: &TcpListener, config: Config) -> Result<AppSt
         default_org_id: org.id,
         events,
         jobs_queued,
-        login_limiter,
+        password_checks,
         config: Arc::new(config),
     })
 }
@@ -81,7 +80,18 @@ pub async fn serve_with_shutdown(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let mut state = build_state(&listener, config).await?;
+    let state = build_state(&listener, config).await?;
+    serve_state(listener, state, shutdown).await
+}
+
+/// Serves `state` (from [`build_state`] for this listener) until `shutdown` resolves; for
+/// callers that keep a handle on the state, such as tests reading
+/// [`AppState::password_checks`].
+pub async fn serve_state(
+    listener: TcpListener,
+    mut state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     state.shutdown = stop_rx.clone();
     tokio::spawn(async move {
@@ -96,6 +106,7 @@ pub async fn serve_with_shutdown(
         );
     }
     let runner = crate::runner::Runner::start(state.clone());
+    tokio::spawn(expire_login_attempts(state.clone()));
     let app = crate::api::router(state.clone());
     let mut stopping_rx = stop_rx.clone();
     let mut stopped = stop_rx;
@@ -125,6 +136,23 @@ pub async fn serve_with_shutdown(
     state.store.close().await;
     served?;
     Ok(())
+}
+
+/// Deletes login-attempt counts whose window has passed, once a window, until shutdown: the
+/// table holds at most one window's worth of keys.
+async fn expire_login_attempts(state: AppState) {
+    let window = state.config.login_window;
+    let mut stop = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(window) => {}
+            () = stopping(&mut stop) => return,
+        }
+        let now = chrono::Utc::now();
+        if let Err(e) = state.store.delete_expired_login_attempts(now, window).await {
+            tracing::warn!(error = %e, "expiring login attempts");
+        }
+    }
 }
 
 /// Resolves once the server's shutdown flag (see [`AppState::shutdown`]) is set.

@@ -147,7 +147,7 @@ pub(crate) async fn create_first(
             "The initial user has already been created.",
         ));
     }
-    let hashed = auth::hash_password(req.password.clone()).await?;
+    let hashed = state.password_checks.hash(req.password.clone()).await?;
     let user = new_user(
         &req.email,
         &req.username,
@@ -197,18 +197,21 @@ pub(crate) async fn login(
     if !problems.is_empty() {
         return Err(Error::validations(problems));
     }
-    state.login_limiter.check(&req.email)?;
+    let key = auth::login_attempt_key(&req.email);
+    count_login_attempt(&state, &key).await?;
     let user = state.store.user_by_email(&req.email).await?;
-    let ok = match &user {
-        Some(u) if !u.hashed_password.is_empty() => {
-            auth::verify_password(req.password.clone(), u.hashed_password.clone()).await
-        }
-        _ => false,
-    };
+    let stored = user
+        .as_ref()
+        .map(|u| u.hashed_password.clone())
+        .filter(|h| !h.is_empty());
+    // Unknown users are verified too (against a dummy hash): the answer takes as long.
+    let ok = state
+        .password_checks
+        .verify(req.password.clone(), stored)
+        .await?;
     let user = match (ok, user) {
         (true, Some(u)) => u,
         _ => {
-            state.login_limiter.failed(&req.email);
             return Err(Error::Unauthorized(
                 "Incorrect email or password.".to_owned(),
             ));
@@ -219,7 +222,7 @@ pub(crate) async fn login(
             "Your account is suspended. Contact an admin to reactivate your account.".to_owned(),
         ));
     }
-    state.login_limiter.succeeded(&req.email);
+    state.store.reset_login_attempts(&key).await?;
     let token = issue_key(
         &state,
         user.id,
@@ -239,6 +242,22 @@ pub(crate) async fn login(
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(resp)
+}
+
+/// Counts a login attempt for `key` before its password is checked; `429` once the window's
+/// allowance is used up.
+async fn count_login_attempt(state: &AppState, key: &str) -> Result<()> {
+    let now = Utc::now();
+    let window = state.config.login_window;
+    let counted = state.store.count_login_attempt(key, now, window).await?;
+    if counted.attempts <= i64::from(state.config.max_failed_logins) {
+        return Ok(());
+    }
+    let ends = counted.window_start + chrono::Duration::from_std(window).unwrap_or_default();
+    let wait = (ends - now).num_seconds().max(0) + 1;
+    Err(Error::TooManyRequests(format!(
+        "Too many failed login attempts. Try again in {wait} seconds."
+    )))
 }
 
 async fn issue_key(
@@ -354,7 +373,7 @@ pub(crate) async fn create(
     };
     let hashed = if login_type == "password" {
         validate_password(&req.password)?;
-        auth::hash_password(req.password.clone()).await?
+        state.password_checks.hash(req.password.clone()).await?
     } else {
         String::new()
     };

@@ -7,11 +7,18 @@ use super::{Backend, Store};
 use crate::error::Result;
 
 /// Every migration, in order. Never edit a released one; add the next number.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/0001_initial.sql"),
+    ),
+    (
+        3,
+        "login_attempts",
+        include_str!("../../migrations/0003_login_attempts.sql"),
+    ),
+];
 
 impl Store {
     /// Applies the migrations this database has not seen yet.

@@ -8,6 +8,7 @@
 
 mod files;
 mod jobs;
+mod login_attempts;
 mod migrations;
 mod orgs;
 mod rows;
@@ -24,6 +25,7 @@ use sqlx::{AnyPool, ConnectOptions};
 
 pub use files::FileRow;
 pub use jobs::{JobInsert, JobRow};
+pub use login_attempts::LoginAttempts;
 pub use orgs::DEFAULT_ORG_NAME;
 pub use rows::{parse_ts, ts};
 pub use templates::{TemplateRow, TemplateSettings, VersionRow};

@@ -54,6 +54,8 @@ pub struct TestServer {
     pub url: String,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
+    /// The server's password checks, to read their counters.
+    pub password_checks: std::sync::Arc<coder_server::passwords::PasswordChecks>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -107,8 +109,12 @@ impl TestServer {
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
+        let state = coder_server::server::build_state(&listener, config)
+            .await
+            .expect("server state");
+        let password_checks = state.password_checks.clone();
         let task = tokio::spawn(async move {
-            coder_server::serve_with_shutdown(listener, config, async {
+            coder_server::server::serve_state(listener, state, async {
                 let _ = stopped.await;
             })
             .await
@@ -131,6 +137,7 @@ impl TestServer {
             url,
             client,
             dir,
+            password_checks,
             stop: Some(stop),
             task: Some(task),
         }
