@@ -150,7 +150,7 @@ async fn unknown_emails_are_verified_like_known_ones() {
         "admin@example.com",
         "nopw@example.com",
     ] {
-        let (status, body) = login(&s, &email, "wrong password").await;
+        let (status, body) = login(&s, email, "wrong password").await;
         assert_eq!(
             (status, body),
             (401, json!({"message": "Incorrect email or password."})),
