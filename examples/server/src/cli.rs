@@ -24,6 +24,14 @@ pub struct ServerArgs {
     /// Number of provisioner daemons to create on start (jobs run concurrently).
     #[arg(long, env = "CODER_PROVISIONER_DAEMONS", default_value_t = 3)]
     pub provisioner_daemons: usize,
+    /// Most client connections open at once (websocket streams included); more wait to be
+    /// accepted.
+    #[arg(long, env = "CODER_HTTP_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub http_max_connections: usize,
+    /// Time a client has to send a request's headers; also closes idle keep-alive
+    /// connections (e.g. `30s`, `1m`).
+    #[arg(long, env = "CODER_HTTP_READ_HEADER_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub http_read_header_timeout: std::time::Duration,
 }
 
 impl ServerArgs {
@@ -37,6 +45,8 @@ impl ServerArgs {
         config.access_url = self.access_url.clone().filter(|u| !u.is_empty());
         config.postgres_url = self.postgres_url.clone().filter(|u| !u.is_empty());
         config.job_concurrency = self.provisioner_daemons;
+        config.http_max_connections = self.http_max_connections;
+        config.http_read_header_timeout = self.http_read_header_timeout;
         config
     }
 }
@@ -44,6 +54,7 @@ impl ServerArgs {
 /// Binds, prints the URL (first stdout line) and how to create the first user, then serves
 /// until SIGINT/SIGTERM. Needs a multi-threaded tokio runtime.
 pub async fn run(args: ServerArgs) -> ExitCode {
+    crate::connections::raise_open_file_limit();
     let config = args.config();
     let listener = match tokio::net::TcpListener::bind(&args.http_address).await {
         Ok(l) => l,
@@ -81,12 +92,14 @@ pub async fn run(args: ServerArgs) -> ExitCode {
     }
 }
 
-/// Logs to stderr, `warn` unless `RUST_LOG` says otherwise.
+/// Logs to stderr, `warn` unless `RUST_LOG` says otherwise; colored only on a terminal.
 pub fn init_tracing() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

@@ -33,6 +33,14 @@ pub struct Config {
     /// How many provisioner jobs this server runs at once (`--provisioner-daemons`); 0 runs
     /// none (jobs stay pending until another replica takes them).
     pub job_concurrency: usize,
+    /// Open client connections at most (`--http-max-connections`), websocket streams
+    /// included; further clients wait to be accepted. Lowered at start to fit under the
+    /// open-file limit.
+    pub http_max_connections: usize,
+    /// Time a client has to send a request's headers (`--http-read-header-timeout`), from
+    /// the connection's start or the end of the previous response: it also closes idle
+    /// keep-alive connections.
+    pub http_read_header_timeout: Duration,
     /// Session lifetime of a password login.
     pub session_lifetime: Duration,
     /// Default and maximum lifetime of API tokens.
@@ -54,6 +62,8 @@ impl Config {
             password_checks: std::thread::available_parallelism().map_or(2, |n| n.get()),
             password_check_queue: 16,
             job_concurrency: 4,
+            http_max_connections: 4096,
+            http_read_header_timeout: Duration::from_secs(30),
             session_lifetime: Duration::from_secs(24 * 3600),
             max_token_lifetime: Duration::from_secs(30 * 24 * 3600),
         }

@@ -8,6 +8,7 @@
 //! - [`openapi`]: the OpenAPI document, derived from the wire types.
 //! - [`views`]: stored rows turned into Coder's wire objects with derived fields.
 //! - [`server`]: [`serve`] — start-up, recovery, graceful shutdown.
+//! - [`connections`]: the accept loop: connection cap, header timeout, open-file limit.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), coder_server::error::Error> {
@@ -21,6 +22,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod openapi;
 pub mod passwords;

@@ -108,33 +108,31 @@ pub async fn serve_state(
     let runner = crate::runner::Runner::start(state.clone());
     tokio::spawn(expire_login_attempts(state.clone()));
     let app = crate::api::router(state.clone());
-    let mut stopping_rx = stop_rx.clone();
-    let mut stopped = stop_rx;
-    let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
-        stopping(&mut stopping_rx).await;
-    });
+    let mut stopped = stop_rx.clone();
+    let limits = crate::connections::ConnectionLimits {
+        max_connections: state.config.http_max_connections,
+        read_header_timeout: state.config.http_read_header_timeout,
+    };
+    let serving = crate::connections::serve(listener, app, limits, stop_rx);
     // Streams (watch, log follow) end themselves on shutdown; anything still open after the
     // grace period does not keep the process alive.
     let streams = state.streams.clone();
-    let served = tokio::select! {
-        r = async {
-            let served = serving.await;
-            // Upgraded streams are not part of graceful HTTP shutdown: let each send its
-            // close frame before the process goes.
+    tokio::select! {
+        () = async {
+            // Connections, upgraded streams included, have closed; each stream sent its
+            // close frame.
+            serving.await;
             streams.wait_idle().await;
-            served
-        } => r.map_err(|e| crate::error::Error::Internal(format!("serving: {e}"))),
+        } => {}
         () = async {
             stopping(&mut stopped).await;
             tokio::time::sleep(std::time::Duration::from_secs(10)).await;
         } => {
             tracing::warn!("connections still open 10 s after shutdown began; closing them");
-            Ok(())
         }
-    };
+    }
     runner.shutdown(std::time::Duration::from_secs(5)).await;
     state.store.close().await;
-    served?;
     Ok(())
 }
 
