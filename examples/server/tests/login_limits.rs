@@ -144,7 +144,7 @@ async fn unknown_emails_are_verified_like_known_ones() {
         )
         .await;
     assert_eq!(status, 201);
-    let before = s.password_checks.stats().verifications;
+    let before = s.password_stats().verifications;
     for email in [
         "nobody@example.com",
         "admin@example.com",
@@ -157,7 +157,7 @@ async fn unknown_emails_are_verified_like_known_ones() {
             "{email}"
         );
     }
-    assert_eq!(s.password_checks.stats().verifications - before, 3);
+    assert_eq!(s.password_stats().verifications - before, 3);
 }
 
 /// With one check allowed at a time and none waiting, 20 concurrent logins (each for its own
@@ -189,7 +189,7 @@ async fn password_checks_beyond_the_bound_are_refused() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    let stats = s.password_checks.stats();
+    let stats = s.password_stats();
     println!("20 concurrent logins, 1 check at a time: {verified} verified, {refused} refused");
     assert_eq!(verified + refused, 20);
     assert!(refused > 0, "the bound refused none");

@@ -54,8 +54,8 @@ pub struct TestServer {
     pub url: String,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
-    /// The server's password checks, to read their counters.
-    pub password_checks: std::sync::Arc<coder_server::passwords::PasswordChecks>,
+    /// The server's password checks, to read their counters (in-process servers only).
+    password_checks: Option<std::sync::Arc<coder_server::passwords::PasswordChecks>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -137,10 +137,30 @@ impl TestServer {
             url,
             client,
             dir,
-            password_checks,
+            password_checks: Some(password_checks),
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// A handle on a server running in another process at `url`, with cache dir `dir`.
+    pub fn external(url: String, dir: tempfile::TempDir) -> Self {
+        Self {
+            url,
+            client: http_client(),
+            dir,
+            password_checks: None,
+            stop: None,
+            task: None,
+        }
+    }
+
+    /// The counters of an in-process server's password checks.
+    pub fn password_stats(&self) -> coder_server::passwords::PasswordCheckStats {
+        self.password_checks
+            .as_ref()
+            .expect("an in-process server")
+            .stats()
     }
 
     /// Stops the server gracefully and waits for it.
