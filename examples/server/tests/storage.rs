@@ -100,7 +100,7 @@ async fn fixture(store: &Store) -> Fixture {
     assert!(store.create_user(&u, org, false).await.expect("user"));
     let now = Utc::now();
     let (file, _) = store
-        .insert_file(&FileRow {
+        .insert_file(FileRow {
             id: Uuid::new_v4(),
             hash: "abc".to_owned(),
             created_by: u.id,
@@ -312,7 +312,7 @@ async fn files_are_deduplicated_per_uploader(store: Store) {
         created_at: Utc::now(),
     };
     assert_eq!(
-        store.insert_file(&again).await.expect("insert"),
+        store.insert_file(again).await.expect("insert"),
         (f.file, false)
     );
     let stored = store.file(f.file).await.expect("get").expect("found");

@@ -117,7 +117,6 @@ async fn version_header(req: Request, next: axum::middleware::Next) -> HttpRespo
 
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
-    let file_limit = state.config.max_file_size;
     let json_limit = state.config.max_json_body;
     let api = Router::new()
         .route("/", get(root))
@@ -162,10 +161,8 @@ pub fn router(state: AppState) -> Router {
             get(templates::get_by_name),
         )
         // files
-        .route(
-            "/files",
-            post(files::upload).layer(DefaultBodyLimit::max(file_limit)),
-        )
+        // Streamed and capped by the handler itself (`Config::max_file_size`).
+        .route("/files", post(files::upload))
         .route("/files/{id}", get(files::download))
         // template versions and templates
         .route("/templateversions/{id}", get(templates::get_version))
