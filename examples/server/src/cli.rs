@@ -29,7 +29,7 @@ pub struct ServerArgs {
     #[arg(long, env = "CODER_HTTP_MAX_CONNECTIONS", default_value_t = 4096)]
     pub http_max_connections: usize,
     /// Time a client has to send a request's headers; also closes idle keep-alive
-    /// connections (e.g. `30s`, `1m`).
+    /// connections (e.g. `30s`, `1m`; `0s` disables it).
     #[arg(long, env = "CODER_HTTP_READ_HEADER_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub http_read_header_timeout: std::time::Duration,
 }
@@ -102,4 +102,46 @@ pub fn init_tracing() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::ServerArgs;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    #[test]
+    fn connection_flags_set_the_config() {
+        let cli = Cli::try_parse_from([
+            "coder-server",
+            "--http-max-connections",
+            "7",
+            "--http-read-header-timeout",
+            "1m 30s",
+        ])
+        .unwrap();
+        let config = cli.server.config();
+        assert_eq!(config.http_max_connections, 7);
+        assert_eq!(
+            config.http_read_header_timeout,
+            std::time::Duration::from_secs(90)
+        );
+        let defaults = Cli::try_parse_from(["coder-server"])
+            .unwrap()
+            .server
+            .config();
+        assert_eq!(
+            (
+                defaults.http_max_connections,
+                defaults.http_read_header_timeout
+            ),
+            (4096, std::time::Duration::from_secs(30))
+        );
+    }
 }

@@ -39,7 +39,7 @@ pub struct Config {
     pub http_max_connections: usize,
     /// Time a client has to send a request's headers (`--http-read-header-timeout`), from
     /// the connection's start or the end of the previous response: it also closes idle
-    /// keep-alive connections.
+    /// keep-alive connections. Zero disables it.
     pub http_read_header_timeout: Duration,
     /// Session lifetime of a password login.
     pub session_lifetime: Duration,

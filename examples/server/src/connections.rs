@@ -35,7 +35,8 @@ pub struct ConnectionLimits {
     /// Open connections at most; more wait to be accepted.
     pub max_connections: usize,
     /// Time a client has to send a request's headers, counted from the connection's start or
-    /// the end of the previous response (so it also closes idle keep-alive connections).
+    /// the end of the previous response (so it also closes idle keep-alive connections);
+    /// zero disables it.
     pub read_header_timeout: Duration,
 }
 
@@ -75,10 +76,10 @@ fn fitted_cap(max_connections: usize) -> usize {
                 lowered_to = fits,
                 "the connection cap does not fit under the open-file limit; lowering it"
             );
-            return fits;
+            return fits.clamp(1, u32::MAX as usize);
         }
     }
-    max_connections.max(1)
+    max_connections.clamp(1, u32::MAX as usize)
 }
 
 /// Serves `app` on `listener` within `limits` until `stop` turns true, then stops accepting,
@@ -93,8 +94,9 @@ pub async fn serve(
     let cap = fitted_cap(limits.max_connections);
     let slots = Arc::new(Semaphore::new(cap));
     let mut http = hyper::server::conn::http1::Builder::new();
+    let header_timeout = Some(limits.read_header_timeout).filter(|t| !t.is_zero());
     http.timer(TokioTimer::new())
-        .header_read_timeout(limits.read_header_timeout);
+        .header_read_timeout(header_timeout);
     let mut episode = CapEpisode::default();
     let mut stopped = stop.clone();
     loop {
