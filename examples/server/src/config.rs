@@ -25,8 +25,8 @@ pub struct Config {
     pub max_failed_logins: u32,
     /// The window for counting login attempts.
     pub login_window: Duration,
-    /// Password hashes and verifications (argon2id, about 19 MiB each) run at once; default:
-    /// the number of CPUs.
+    /// Password hashes and verifications (argon2id) run at once, each on its own thread
+    /// that keeps its 19 MiB of argon2 memory; default: the number of CPUs, at most 4.
     pub password_checks: usize,
     /// Password checks that may wait for a running slot; beyond them a check is `429`.
     pub password_check_queue: usize,
@@ -59,7 +59,7 @@ impl Config {
             stop_timeout: Duration::from_secs(10),
             max_failed_logins: 5,
             login_window: Duration::from_secs(60),
-            password_checks: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            password_checks: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
             password_check_queue: 16,
             job_concurrency: 4,
             http_max_connections: 4096,

@@ -40,7 +40,7 @@ pub async fn build_state(listener: &TcpListener, config: Config) -> Result<AppSt
     let password_checks = Arc::new(crate::passwords::PasswordChecks::new(
         config.password_checks,
         config.password_check_queue,
-    ));
+    )?);
     let jobs_queued = Arc::new(Notify::new());
     let mut events = Events::new();
     if let Some(url) = &config.postgres_url {

@@ -211,3 +211,30 @@ async fn password_checks_beyond_the_bound_are_refused() {
         assert_eq!(json!([status, body]), expected, "{local_part} bytes");
     }
 }
+
+/// Peak memory of 50 concurrent failed logins, each for its own unknown email so that each
+/// is verified, under the default bound. In-process: run it alone (the high-water mark is
+/// the test process's) with
+/// `cargo test -p coder-server --test login_limits login_peak_memory -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a measurement: run by hand and read the output"]
+async fn login_peak_memory() {
+    const LOGINS: usize = 50;
+    let s = TestServer::start(Db::Sqlite).await;
+    let before = common::peak_rss_kib(std::process::id());
+    let bodies = (0..LOGINS)
+        .map(|i| json!({"email": format!("nobody{i}@example.com"), "password": "wrong password"}));
+    let answers = concurrent_logins(&[&s], bodies).await;
+    let after = common::peak_rss_kib(std::process::id());
+    let refused = answers.iter().filter(|(status, _)| *status == 429).count();
+    let stats = s.password_stats();
+    println!(
+        "{LOGINS} concurrent failed logins: VmHWM {} MiB -> {} MiB (+{} MiB); {} verified, \
+         at most {} at once, {refused} refused",
+        before / 1024,
+        after / 1024,
+        after.saturating_sub(before) / 1024,
+        stats.verifications,
+        stats.peak_running
+    );
+}

@@ -87,13 +87,6 @@ async fn uploads_are_capped_and_deduplicated_postgres() {
     uploads_are_capped_and_deduplicated(Db::Postgres).await;
 }
 
-/// The server's `VmHWM` (peak resident memory) in KiB, from `/proc/<pid>/status`.
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
 /// Peak memory of the real binary while 8 clients upload 16 MiB each at once, on SQLite
 /// and (with `CODER_TEST_PG_URL`) PostgreSQL. Prints the figures; run with
 /// `cargo test -p coder-server --test uploads -- --ignored --nocapture`.
@@ -129,7 +122,7 @@ async fn upload_peak_memory() {
         let url = first.strip_prefix("Started HTTP listener at ").unwrap();
         let s = TestServer::external(url.to_owned(), dir);
         let token = s.first_user().await;
-        let before = peak_rss_kib(child.id());
+        let before = common::peak_rss_kib(child.id());
         let uploads = (0..CLIENTS).map(|i| s.upload(&token, content(SIZE, i as u8)));
         let statuses: Vec<_> = futures_util::future::join_all(uploads)
             .await
@@ -137,7 +130,7 @@ async fn upload_peak_memory() {
             .map(|(status, _)| status)
             .collect();
         assert_eq!(statuses, vec![201; CLIENTS]);
-        let after = peak_rss_kib(child.id());
+        let after = common::peak_rss_kib(child.id());
         let grown = after.saturating_sub(before) as f64 / 1024.0;
         let body = (CLIENTS * SIZE) as f64 / f64::from(1 << 20);
         println!(
