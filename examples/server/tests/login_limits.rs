@@ -72,8 +72,10 @@ async fn concurrent_guesses_get_exactly_the_allowed_tries(db: Db) {
     let owner = s.first_user().await;
     s.member(&owner, "bob").await;
     // 100 concurrent guesses: exactly the configured 5 are checked, the rest refused.
+    let verified = s.password_stats().verifications;
     let (unauthorized, limited) = concurrent_wrong_logins(&[&s], "admin@example.com", 100).await;
     assert_eq!((unauthorized, limited), (5, 95));
+    assert_eq!(s.password_stats().verifications - verified, 5);
     // The right password is refused too until the window has passed; the count is per email,
     // case-insensitively.
     assert_eq!(
