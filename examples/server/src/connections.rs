@@ -103,7 +103,7 @@ pub async fn serve(
         let slot = match Arc::clone(&slots).try_acquire_owned() {
             Ok(slot) => slot,
             Err(_) => {
-                episode.reached(cap);
+                let _ = episode.reached(Instant::now(), cap);
                 tokio::select! {
                     slot = Arc::clone(&slots).acquire_owned() => match slot {
                         Ok(slot) => slot,
@@ -175,12 +175,12 @@ struct CapEpisode {
 }
 
 impl CapEpisode {
-    fn reached(&mut self, max_connections: usize) {
-        let now = Instant::now();
-        if self
+    /// Notes that the cap was reached at `now`; whether this began an episode (and logged).
+    fn reached(&mut self, now: Instant, max_connections: usize) -> bool {
+        let begins = self
             .last_reached
-            .is_none_or(|at| now.duration_since(at) >= EPISODE_QUIET)
-        {
+            .is_none_or(|at| now.duration_since(at) >= EPISODE_QUIET);
+        if begins {
             tracing::warn!(
                 max_connections,
                 "connection limit reached: new connections wait until one closes \
@@ -188,6 +188,7 @@ impl CapEpisode {
             );
         }
         self.last_reached = Some(now);
+        begins
     }
 }
 
@@ -236,5 +237,24 @@ impl AsyncWrite for CappedStream {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reaching the cap again and again is one episode, logged once; a minute without
+    /// reaching it ends the episode.
+    #[test]
+    fn the_cap_is_logged_once_per_episode() {
+        let t0 = Instant::now();
+        let mut episode = CapEpisode::default();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let logged: Vec<bool> = [0, 1, 30, 89, 150, 151]
+            .into_iter()
+            .map(|s| episode.reached(at(s), 16))
+            .collect();
+        assert_eq!(logged, [true, false, false, false, true, false]);
     }
 }

@@ -65,6 +65,9 @@ impl PasswordChecks {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(concurrent)
             .thread_name(|i| format!("password-check-{i}"))
+            // A panicking check fails its request (its answer channel drops) instead of
+            // aborting the process, rayon's default.
+            .panic_handler(|_| tracing::error!("a password check panicked"))
             .build()
             .map_err(|e| Error::Internal(format!("password check threads: {e}")))?;
         Ok(Self {
