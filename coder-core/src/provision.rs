@@ -22,7 +22,7 @@
 //!         ProvisionerType::Process
 //!     }
 //!
-//!     async fn parse(&self, _archive: &[u8], _ctx: &dyn ProvisionContext) -> coder_core::Result<TemplateSchema> {
+//!     async fn parse(&self, _archive: &Archive, _ctx: &dyn ProvisionContext) -> coder_core::Result<TemplateSchema> {
 //!         Ok(TemplateSchema::default())
 //!     }
 //!
@@ -48,6 +48,7 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -71,7 +72,7 @@ pub trait Provisioner: Send + Sync {
     /// Runs as the template-version import job; a malformed archive is an
     /// [`Error::Provisioner`](crate::Error::Provisioner) with a message a template author can
     /// act on.
-    async fn parse(&self, archive: &[u8], ctx: &dyn ProvisionContext) -> Result<TemplateSchema>;
+    async fn parse(&self, archive: &Archive, ctx: &dyn ProvisionContext) -> Result<TemplateSchema>;
 
     /// Computes what `apply` would do, without changing anything (dry runs and previews).
     async fn plan(&self, req: &BuildRequest, ctx: &dyn ProvisionContext) -> Result<Plan>;
@@ -79,9 +80,11 @@ pub trait Provisioner: Send + Sync {
     /// Performs `req.transition`: create/start, stop, or destroy (`Delete`) the workspace's
     /// infrastructure, starting from `req.previous_state` and returning the new state.
     ///
+    /// Whatever a later build must know about (a process started, a machine created, one
+    /// destroyed) is recorded with [`ProvisionContext::save_state`] as it happens, so a crash
+    /// or a failure part-way leaves every piece of infrastructure reachable by the next build.
     /// On cancellation return [`Error::Cancelled`](crate::Error::Cancelled) after leaving the
-    /// infrastructure in a state a later build can start from; the previous state stays
-    /// authoritative then.
+    /// infrastructure in a state a later build can start from: the last saved state.
     async fn apply(&self, req: &BuildRequest, ctx: &dyn ProvisionContext) -> Result<Applied>;
 }
 
@@ -97,7 +100,17 @@ pub trait ProvisionContext: Send + Sync {
 
     /// Resolves once cancellation is requested (for `select!`-style waiting).
     async fn cancelled(&self);
+
+    /// Durably records the state of the infrastructure so far (the same encoding as
+    /// [`Applied::state`]); returns once it is stored. The build starts from
+    /// [`BuildRequest::previous_state`] already saved, and the last saved state is what the
+    /// next build receives if this one fails, is cancelled or its server dies part-way.
+    async fn save_state(&self, state: &[u8]) -> Result<()>;
 }
+
+/// A template archive (`application/x-tar`), shared without copying between the job and
+/// the blocking threads a provisioner reads it on.
+pub type Archive = Arc<[u8]>;
 
 /// One log line written by a provisioner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +162,7 @@ pub struct TemplateVariable {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BuildRequest {
     /// The template archive.
-    pub archive: Vec<u8>,
+    pub archive: Archive,
     /// What to do.
     pub transition: WorkspaceTransition,
     /// Facts about the workspace (Terraform's `coder_workspace` data source).
@@ -158,10 +171,11 @@ pub struct BuildRequest {
     pub parameters: Vec<WorkspaceBuildParameter>,
     /// Template variable values.
     pub variables: BTreeMap<String, String>,
-    /// State returned by the previous successful apply (empty for the first build).
+    /// The workspace's state as the previous build left it: what its last apply returned or,
+    /// if that build stopped part-way, what it last saved (empty for the first build).
     pub previous_state: Vec<u8>,
-    /// Auth tokens for each agent the template declares, by agent name. The server creates
-    /// them before the build so that agents can authenticate the moment they start.
+    /// Auth tokens for each agent the template declares, by agent name. They are valid once
+    /// the build completes; an agent that starts sooner retries until then.
     pub agent_tokens: BTreeMap<String, String>,
 }
 

@@ -51,6 +51,9 @@ pub(crate) async fn open(
     if let Ok(agent) = HeaderValue::from_str(&http.user_agent) {
         request.headers_mut().insert("User-Agent", agent);
     }
+    for (name, value) in &http.headers {
+        request.headers_mut().append(name.clone(), value.clone());
+    }
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE))
         .max_frame_size(Some(MAX_MESSAGE));

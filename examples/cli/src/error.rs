@@ -110,6 +110,12 @@ impl CliError {
             None => match source {
                 coder_client::Error::Transport { url, message, .. } => {
                     line.push_str(&format!("cannot reach {}: {message}", origin(url)));
+                    if url.starts_with("https://") && message.contains("InvalidContentType") {
+                        line.push_str(&format!(
+                            " (the server answered without TLS: use {})",
+                            origin(url).replacen("https://", "http://", 1)
+                        ));
+                    }
                 }
                 coder_client::Error::Timeout { url, .. } => {
                     line.push_str(&format!("{} did not answer in time", origin(url)));

@@ -38,6 +38,28 @@ fn from_coder_server_to_a_running_workspace_and_back() {
         "{out}"
     );
 
+    // Coder's -c/--column on every table command, any case, comma-separated or repeated.
+    assert_eq!(
+        user.ok(&["list", "-c", "workspace,STATUS", "-c", "template"]),
+        "WORKSPACE  STATUS   TEMPLATE\nadmin/dev  Started  local\n"
+    );
+    assert_eq!(
+        user.ok(&["templates", "list", "-c", "name,provisioner,used by"]),
+        "NAME   PROVISIONER  USED BY\nlocal  process      0 developers\n"
+    );
+    assert_eq!(
+        user.ok(&["whoami", "-o", "table", "-c", "username"]),
+        "USERNAME\nadmin\n"
+    );
+    let (code, _, err) = user.run(&["list", "-c", "size"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with(
+            "error: unknown column \"size\" for --column: choose from favorite, workspace,"
+        ),
+        "{err}"
+    );
+
     let me: serde_json::Value = serde_json::from_str(&user.ok(&["whoami", "-o", "json"])).unwrap();
     assert_eq!(me["username"], "admin");
     assert_eq!(user.status_of("dev"), "running");
@@ -125,4 +147,43 @@ fn from_coder_server_to_a_running_workspace_and_back() {
         (1, "error: login: Incorrect email or password.\n")
     );
     assert!(!stranger.config.join("session").exists());
+}
+
+#[test]
+fn login_with_a_token_mints_a_session_and_logout_leaves_the_token_valid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("cache"));
+    let admin = first_user(&server, tmp.path().join("admin"));
+    let token = admin
+        .ok(&["tokens", "create", "--name", "ci"])
+        .trim()
+        .to_owned();
+
+    for (dir, flags, stored_is_token) in [
+        ("minted", &[][..], false),
+        ("kept", &["--use-token-as-session"][..], true),
+    ] {
+        let user = User {
+            config: tmp.path().join(dir),
+        };
+        let mut args = vec!["login", &server.url, "--token", &token];
+        args.extend_from_slice(flags);
+        let out = user.ok(&args);
+        assert!(out.contains("Welcome to Coder, admin!"), "{out}");
+        let stored = std::fs::read_to_string(user.config.join("session")).unwrap();
+        assert_eq!(stored.trim() == token, stored_is_token, "{dir}");
+        user.ok(&["logout", "--yes"]);
+        // The token the user gave still works after either logout.
+        let out = user.ok(&["--url", &server.url, "--token", &token, "whoami"]);
+        assert!(
+            out.contains("You're authenticated as admin"),
+            "{dir}: {out}"
+        );
+        // The minted session is gone with the logout.
+        if !stored_is_token {
+            let (code, _, err) =
+                user.run(&["--url", &server.url, "--token", stored.trim(), "whoami"]);
+            assert_eq!(code, 1, "{err}");
+        }
+    }
 }

@@ -24,6 +24,16 @@ pub struct ServerArgs {
     /// Number of provisioner daemons to create on start (jobs run concurrently).
     #[arg(long, env = "CODER_PROVISIONER_DAEMONS", default_value_t = 3)]
     pub provisioner_daemons: usize,
+    /// How long a running job stays with its server after the server last renewed its lease
+    /// (every third of it). Any server on the database fails a job whose lease lapsed.
+    #[arg(long, env = "CODER_PROVISIONER_JOB_LEASE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub provisioner_job_lease: std::time::Duration,
+    /// Most entries (files, directories, links) a template archive may hold.
+    #[arg(long, env = "CODER_TEMPLATE_MAX_FILES", default_value_t = 100_000)]
+    pub template_max_files: u64,
+    /// Most bytes a template archive may unpack to (sparse files count at their full size).
+    #[arg(long, env = "CODER_TEMPLATE_MAX_UNPACKED_SIZE", default_value_t = 1 << 30)]
+    pub template_max_unpacked_size: u64,
     /// Most client connections open at once (websocket streams included); more wait to be
     /// accepted.
     #[arg(long, env = "CODER_HTTP_MAX_CONNECTIONS", default_value_t = 4096)]
@@ -45,6 +55,13 @@ impl ServerArgs {
         config.access_url = self.access_url.clone().filter(|u| !u.is_empty());
         config.postgres_url = self.postgres_url.clone().filter(|u| !u.is_empty());
         config.job_concurrency = self.provisioner_daemons;
+        config.job_lease = self
+            .provisioner_job_lease
+            .max(std::time::Duration::from_millis(300));
+        config.template_limits = crate::config::TemplateLimits {
+            max_files: self.template_max_files,
+            max_unpacked_bytes: self.template_max_unpacked_size,
+        };
         config.http_max_connections = self.http_max_connections;
         config.http_read_header_timeout = self.http_read_header_timeout;
         config
@@ -72,7 +89,7 @@ pub async fn run(args: ServerArgs) -> ExitCode {
     // (`| head -1`, a test harness) must not take the server down.
     let banner = format!(
         "Started HTTP listener at {url}\n\
-         View the Web UI: {access}\n\
+         Access URL (API under /api/v2): {access}\n\
          Create the first user: curl -X POST {access}/api/v2/users/first -H 'Content-Type: application/json' \
          -d '{{\"email\":\"admin@example.com\",\"username\":\"admin\",\"password\":\"<at least 8 characters>\"}}'\n\
          Or with the CLI: coder login {access}\n"

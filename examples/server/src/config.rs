@@ -45,6 +45,32 @@ pub struct Config {
     pub session_lifetime: Duration,
     /// Default and maximum lifetime of API tokens.
     pub max_token_lifetime: Duration,
+    /// How long a job stays held after its runner last renewed the lease
+    /// (`--provisioner-job-lease`); renewed every third of it. A job whose lease lapses is
+    /// failed by any server on the database: its runner is gone.
+    pub job_lease: Duration,
+    /// The largest template the process provisioner unpacks.
+    pub template_limits: TemplateLimits,
+}
+
+/// Bounds on a template archive's contents, checked at import and again while unpacking, so a
+/// small archive cannot expand into unbounded disk, memory or time (a sparse or zip-bomb-like
+/// tar fails the import with a message naming the limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TemplateLimits {
+    /// Most entries (files, directories, links) (`--template-max-files`).
+    pub max_files: u64,
+    /// Most bytes of file content once unpacked (`--template-max-unpacked-size`).
+    pub max_unpacked_bytes: u64,
+}
+
+impl Default for TemplateLimits {
+    fn default() -> Self {
+        Self {
+            max_files: 100_000,
+            max_unpacked_bytes: 1 << 30,
+        }
+    }
 }
 
 impl Config {
@@ -66,6 +92,8 @@ impl Config {
             http_read_header_timeout: Duration::from_secs(30),
             session_lifetime: Duration::from_secs(24 * 3600),
             max_token_lifetime: Duration::from_secs(30 * 24 * 3600),
+            job_lease: Duration::from_secs(30),
+            template_limits: TemplateLimits::default(),
         }
     }
 

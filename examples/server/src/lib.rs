@@ -4,7 +4,8 @@
 //! - [`api`]: the HTTP routes, with Coder's paths, bodies, status codes and error shape.
 //! - [`auth`]: API keys, session extraction, the login-attempt key.
 //! - [`passwords`]: argon2 hashing and verification, bounded, with a dummy hash for unknown users.
-//! - [`runner`]: the job runner; [`process`]: the local process provisioner.
+//! - [`runner`]: the job runner; [`provisioners`]: the provisioners it runs jobs with, by
+//!   type; [`process`]: the local process provisioner.
 //! - [`openapi`]: the OpenAPI document, derived from the wire types.
 //! - [`views`]: stored rows turned into Coder's wire objects with derived fields.
 //! - [`server`]: [`serve`] — start-up, recovery, graceful shutdown.
@@ -26,7 +27,9 @@ pub mod connections;
 pub mod error;
 pub mod openapi;
 pub mod passwords;
+pub mod private_fs;
 pub mod process;
+pub mod provisioners;
 pub mod pubsub;
 pub mod runner;
 pub mod schedule;

@@ -5,16 +5,19 @@
 //! Within one server this is a broadcast channel. With PostgreSQL, events also travel between
 //! replicas over `LISTEN`/`NOTIFY` (channel `coder_events`), so a watcher on one replica sees
 //! a build that another replica runs, and an idle runner wakes when any replica queues a job.
+//! Outgoing notifications are coalesced ([`Outbox`]): a burst about one job (a log line each)
+//! leaves as one `NOTIFY` per flush window, and the queue holds at most one entry per distinct
+//! event, so a slow database never grows it without bound.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::AnyPool;
-use tokio::sync::{Notify, broadcast, mpsc};
+use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
 /// One change notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Event {
     /// A job got new log lines or changed status.
     Job(Uuid),
@@ -22,6 +25,8 @@ pub enum Event {
     Workspace(Uuid),
     /// A job was queued (wakes idle runners).
     JobsQueued,
+    /// Cancellation of a running job was requested (wakes the runner holding it).
+    JobCancelRequested(Uuid),
 }
 
 /// The PostgreSQL channel replicas talk on.
@@ -33,6 +38,7 @@ impl Event {
             Self::Job(id) => format!("{replica} job {id}"),
             Self::Workspace(id) => format!("{replica} workspace {id}"),
             Self::JobsQueued => format!("{replica} queued -"),
+            Self::JobCancelRequested(id) => format!("{replica} cancel {id}"),
         }
     }
 
@@ -49,6 +55,7 @@ impl Event {
             "job" => Uuid::parse_str(id).ok().map(Self::Job),
             "workspace" => Uuid::parse_str(id).ok().map(Self::Workspace),
             "queued" => Some(Self::JobsQueued),
+            "cancel" => Uuid::parse_str(id).ok().map(Self::JobCancelRequested),
             _ => None,
         }
     }
@@ -58,7 +65,7 @@ impl Event {
 #[derive(Debug, Clone)]
 pub struct Events {
     tx: broadcast::Sender<Event>,
-    remote: Option<mpsc::UnboundedSender<Event>>,
+    remote: Option<Arc<Outbox>>,
     replica: Uuid,
 }
 
@@ -110,17 +117,24 @@ impl Events {
                 }
             }
         });
-        let (remote, mut outgoing) = mpsc::unbounded_channel::<Event>();
+        let remote = Arc::new(Outbox::default());
+        let outbox = Arc::clone(&remote);
         tokio::spawn(async move {
-            while let Some(event) = outgoing.recv().await {
-                // pg_notify returns void, which the Any driver cannot decode: select a constant.
-                let sent = sqlx::query("SELECT 1 AS sent FROM (SELECT pg_notify($1, $2)) AS n")
-                    .bind(CHANNEL)
-                    .bind(event.encode(me))
-                    .execute(&pool)
-                    .await;
-                if let Err(e) = sent {
-                    tracing::warn!(error = %e, "notifying replicas");
+            loop {
+                outbox.ready.notified().await;
+                // Let a burst gather: each distinct event leaves once per window.
+                tokio::time::sleep(COALESCE_WINDOW).await;
+                for event in outbox.take() {
+                    // pg_notify returns void, which the Any driver cannot decode: select a
+                    // constant.
+                    let sent = sqlx::query("SELECT 1 AS sent FROM (SELECT pg_notify($1, $2)) AS n")
+                        .bind(CHANNEL)
+                        .bind(event.encode(me))
+                        .execute(&pool)
+                        .await;
+                    if let Err(e) = sent {
+                        tracing::warn!(error = %e, "notifying replicas");
+                    }
                 }
             }
         });
@@ -132,13 +146,42 @@ impl Events {
     pub fn publish(&self, event: Event) {
         let _ = self.tx.send(event);
         if let Some(remote) = &self.remote {
-            let _ = remote.send(event);
+            remote.push(event);
         }
     }
 
     /// Receives every later event.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
+    }
+}
+
+/// How long outgoing notifications gather before they are sent.
+const COALESCE_WINDOW: Duration = Duration::from_millis(20);
+
+/// Notifications waiting for the next flush to other replicas, each distinct event once, in
+/// the order first seen.
+#[derive(Debug, Default)]
+struct Outbox {
+    pending: Mutex<indexmap::IndexSet<Event>>,
+    ready: Notify,
+}
+
+impl Outbox {
+    fn push(&self, event: Event) {
+        let added = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(event);
+        if added {
+            self.ready.notify_one();
+        }
+    }
+
+    fn take(&self) -> Vec<Event> {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut *pending).into_iter().collect()
     }
 }
 
@@ -150,10 +193,28 @@ mod tests {
     fn notifications_round_trip_and_skip_our_own() {
         let (me, other) = (Uuid::new_v4(), Uuid::new_v4());
         let id = Uuid::new_v4();
-        for e in [Event::Job(id), Event::Workspace(id), Event::JobsQueued] {
+        for e in [
+            Event::Job(id),
+            Event::Workspace(id),
+            Event::JobsQueued,
+            Event::JobCancelRequested(id),
+        ] {
             assert_eq!(Event::decode(&e.encode(other), me), Some(e));
             assert_eq!(Event::decode(&e.encode(me), me), None);
         }
         assert_eq!(Event::decode("garbage", me), None);
+    }
+
+    #[test]
+    fn a_burst_leaves_as_one_notification_per_distinct_event() {
+        let outbox = Outbox::default();
+        let (job, ws) = (Uuid::new_v4(), Uuid::new_v4());
+        for _ in 0..1000 {
+            outbox.push(Event::Job(job));
+        }
+        outbox.push(Event::Workspace(ws));
+        outbox.push(Event::Job(job));
+        assert_eq!(outbox.take(), vec![Event::Job(job), Event::Workspace(ws)]);
+        assert_eq!(outbox.take(), vec![]);
     }
 }

@@ -48,16 +48,18 @@ pub async fn build_state(listener: &TcpListener, config: Config) -> Result<AppSt
             .bridge_postgres(url, store.pool().clone(), Arc::clone(&jobs_queued))
             .await?;
     }
-    let process = Arc::new(crate::process::ProcessProvisioner::new(
+    let mut provisioners = crate::provisioners::Provisioners::default();
+    provisioners.register(Arc::new(crate::process::ProcessProvisioner::new(
         config.workspaces_dir(),
         config.stop_timeout,
-    ));
+        config.template_limits,
+    )));
     let openapi = Arc::new(crate::openapi::document().map_err(crate::error::Error::Internal)?);
     Ok(AppState {
         shutdown: tokio::sync::watch::channel(false).1,
         streams: Arc::default(),
         openapi,
-        process,
+        provisioners,
         store,
         access_url,
         deployment_id,
@@ -98,7 +100,7 @@ pub async fn serve_state(
         shutdown.await;
         let _ = stop_tx.send(true);
     });
-    let recovered = crate::runner::recover_orphaned_jobs(&state).await?;
+    let recovered = crate::runner::recover_lapsed_jobs(&state, true).await?;
     if recovered > 0 {
         tracing::warn!(
             recovered,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::passwords::PasswordChecks;
-use crate::process::ProcessProvisioner;
+use crate::provisioners::Provisioners;
 use crate::pubsub::Events;
 use crate::store::Store;
 
@@ -42,8 +42,8 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// The OpenAPI document (`/api/v2/openapi.json`).
     pub openapi: Arc<serde_json::Value>,
-    /// The local process provisioner.
-    pub process: Arc<ProcessProvisioner>,
+    /// The provisioners jobs run with, by type.
+    pub provisioners: Provisioners,
     /// Upgraded websocket streams still open: shutdown waits for their close frames.
     pub streams: Arc<OpenStreams>,
 }

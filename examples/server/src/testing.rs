@@ -59,7 +59,11 @@ pub fn pg_admin_url() -> Result<&'static str, String> {
 pub async fn fresh_pg_url() -> Result<String, String> {
     sqlx::any::install_default_drivers();
     let admin = pg_admin_url()?;
-    let name = format!("coder_test_{}", uuid::Uuid::new_v4().simple());
+    let name = format!(
+        "coder_test_{}_{}",
+        unix_secs(),
+        uuid::Uuid::new_v4().simple()
+    );
     let mut conn = None;
     for _ in 0..50 {
         match sqlx::AnyConnection::connect(admin).await {
@@ -82,7 +86,14 @@ pub async fn fresh_pg_url() -> Result<String, String> {
     Ok(format!("{base}/{name}"))
 }
 
-/// Once per process: drops the databases earlier runs left behind.
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Once per process: drops the databases earlier runs left behind: those created over an hour
+/// ago (their name says when), so suites running side by side keep theirs.
 async fn drop_stale_databases(conn: &mut sqlx::AnyConnection) {
     static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     CLEANED
@@ -94,8 +105,17 @@ async fn drop_stale_databases(conn: &mut sqlx::AnyConnection) {
             .fetch_all(&mut *conn)
             .await
             .unwrap_or_default();
+            let cutoff = unix_secs().saturating_sub(3600);
             for r in rows {
                 let name: String = r.try_get("name").unwrap_or_default();
+                let created = name
+                    .strip_prefix("coder_test_")
+                    .and_then(|rest| rest.split('_').next())
+                    .and_then(|secs| secs.parse::<u64>().ok())
+                    .unwrap_or(0);
+                if created >= cutoff {
+                    continue;
+                }
                 let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                     .execute(&mut *conn)
                     .await;

@@ -27,6 +27,9 @@ async fn binary_prints_its_url_serves_and_stops_on_sigterm() {
         rest.iter().any(|l| l.contains("/api/v2/users/first")),
         "{rest:?}"
     );
+    // Only what exists: there is no web UI to point at.
+    assert_eq!(rest[0], format!("Access URL (API under /api/v2): {url}"));
+    assert!(!rest.iter().any(|l| l.contains("Web UI")), "{rest:?}");
 
     let client = http_client();
     let mut status = 0;

@@ -84,3 +84,91 @@ async fn a_build_queued_on_one_replica_runs_on_another() {
     assert_eq!(status, 201);
     b.wait_status(&token, &id, "deleted").await;
 }
+
+fn replica(url: &str, concurrency: usize) -> (coder_server::Config, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = coder_server::Config::new(dir.path().join("cache"));
+    config.postgres_url = Some(url.to_owned());
+    config.job_concurrency = concurrency;
+    (config, dir)
+}
+
+#[tokio::test]
+async fn each_job_runs_exactly_once_across_replicas() {
+    let url = common::fresh_pg_url().await;
+    let (config, dir) = replica(&url, 3);
+    let a = TestServer::start_config(config, dir).await;
+    let (config, dir) = replica(&url, 3);
+    let b = TestServer::start_config(config, dir).await;
+    let token = a.first_user().await;
+    let (status, file) = a
+        .upload(
+            &token,
+            common::tar_manifest("[[agents]]\nname = \"main\"\n"),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // Twelve imports queued alternately on both replicas, both runners polling.
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let on = if i % 2 == 0 { &a } else { &b };
+        let (status, version) = on
+            .post(
+                &token,
+                "/organizations/default/templateversions",
+                json!({"storage_method": "file", "provisioner": "process", "file_id": file}),
+            )
+            .await;
+        assert_eq!(status, 201, "{version}");
+        ids.push(version["id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        let v = a
+            .wait_for(&token, &format!("/templateversions/{id}"), |v| {
+                v["job"]["status"] == "succeeded"
+            })
+            .await;
+        let (_, logs) = b
+            .get(
+                &token,
+                &format!("/templateversions/{}/logs", v["id"].as_str().unwrap()),
+            )
+            .await;
+        let acquired = logs
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["output"] == "Job acquired by coder-server")
+            .count();
+        assert_eq!(acquired, 1, "{logs}");
+    }
+}
+
+#[tokio::test]
+async fn build_logs_stream_from_the_replica_that_does_not_run_the_build() {
+    let url = common::fresh_pg_url().await;
+    let (config, dir) = replica(&url, 0);
+    let a = TestServer::start_config(config, dir).await;
+    let (config, dir) = replica(&url, 3);
+    let b = TestServer::start_config(config, dir).await;
+    let token = a.first_user().await;
+    let template = a.example_template(&token, "local").await;
+    let ws = a.create_dev(&token, &template["id"]).await;
+    let build = ws["latest_build"]["id"].as_str().unwrap().to_owned();
+    // Followed on A (which runs nothing) from the start until the job ends on B.
+    let (followed, close) = common::follow_logs(&a, &token, &build, 0).await;
+    assert_eq!(close, Some((1000, "done".to_owned())));
+    let (_, stored) = b
+        .get(&token, &format!("/workspacebuilds/{build}/logs"))
+        .await;
+    let outputs = |logs: &[serde_json::Value]| -> Vec<String> {
+        logs.iter()
+            .map(|l| l["output"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(outputs(&followed), outputs(stored.as_array().unwrap()));
+    assert_eq!(
+        outputs(&followed).last().map(String::as_str),
+        Some("Job succeeded")
+    );
+}

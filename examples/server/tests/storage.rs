@@ -52,7 +52,7 @@ both_backends!(
     job_logs_are_ordered_and_resumable,
     workspace_creation_is_one_transaction,
     a_build_cannot_start_while_one_is_active,
-    orphaned_jobs_are_listed,
+    only_jobs_past_their_lease_are_recovered,
     login_attempts_are_counted_per_hashed_key_and_expire,
 );
 
@@ -226,13 +226,13 @@ async fn count(store: &Store, table: &str) -> i64 {
 async fn migrations_are_versioned_and_applied_once(store: Store) {
     assert_eq!(
         store.applied_migrations().await.expect("migrations"),
-        vec![1, 3]
+        vec![1, 2, 3]
     );
     // Running them again (as a restart does) changes nothing.
     store.ensure_default_org().await.expect("org");
     assert_eq!(
         store.applied_migrations().await.expect("migrations"),
-        vec![1, 3]
+        vec![1, 2, 3]
     );
     assert_eq!(count(&store, "organizations").await, 1);
     store.ensure_default_org().await.expect("org again");
@@ -531,16 +531,79 @@ async fn a_build_cannot_start_while_one_is_active(store: Store) {
     );
 }
 
-async fn orphaned_jobs_are_listed(store: Store) {
+async fn only_jobs_past_their_lease_are_recovered(store: Store) {
     let f = fixture(&store).await;
-    assert!(store.orphaned_jobs().await.expect("orphans").is_empty());
+    let t0 = Utc::now();
+    let secs = chrono::Duration::seconds;
+    assert!(store.lapsed_jobs(t0).await.expect("lapsed").is_empty());
+    let worker = Uuid::new_v4();
     let j = store
-        .acquire_job(Uuid::new_v4(), Utc::now())
+        .acquire_job(worker, t0)
         .await
         .expect("acquire")
         .expect("job");
-    let orphans = store.orphaned_jobs().await.expect("orphans");
-    assert_eq!(orphans.iter().map(|o| o.id).collect::<Vec<_>>(), vec![j.id]);
+    let ids = |jobs: Vec<JobRow>| jobs.iter().map(|j| j.id).collect::<Vec<_>>();
+    // Acquisition starts the lease.
+    assert_eq!(
+        ids(store.lapsed_jobs(t0).await.expect("lapsed")),
+        Vec::<Uuid>::new()
+    );
+    assert_eq!(
+        ids(store.lapsed_jobs(t0 + secs(1)).await.expect("lapsed")),
+        vec![j.id]
+    );
+    // A renewal by its holder moves it; another worker cannot renew it.
+    assert_eq!(
+        store
+            .renew_job_lease(j.id, worker, t0 + secs(2))
+            .await
+            .expect("renew"),
+        Some(ProvisionerJobStatus::Running)
+    );
+    assert_eq!(
+        store
+            .renew_job_lease(j.id, Uuid::new_v4(), t0 + secs(9))
+            .await
+            .expect("renew"),
+        None
+    );
+    assert_eq!(
+        ids(store.lapsed_jobs(t0 + secs(1)).await.expect("lapsed")),
+        Vec::<Uuid>::new()
+    );
+    assert!(
+        store
+            .abandon_job(j.id, t0 + secs(1), "gone", t0 + secs(3))
+            .await
+            .expect("abandon")
+            .is_none(),
+        "a job whose holder renewed its lease is left alone"
+    );
+    // Past the lease, recovery fails it with its log line, and the old holder has lost it.
+    let failed = store
+        .abandon_job(j.id, t0 + secs(3), "gone", t0 + secs(4))
+        .await
+        .expect("abandon")
+        .expect("lapsed job");
+    assert_eq!(
+        (failed.status, failed.error.as_str()),
+        (
+            ProvisionerJobStatus::Failed,
+            "the server stopped while the job was running"
+        )
+    );
+    let logs = store.job_logs_after(j.id, 0).await.expect("logs");
+    assert_eq!(
+        logs.iter().map(|l| l.output.as_str()).collect::<Vec<_>>(),
+        vec!["gone"]
+    );
+    assert_eq!(
+        store
+            .renew_job_lease(j.id, worker, t0 + secs(5))
+            .await
+            .expect("renew"),
+        None
+    );
     let _ = f;
 }
 

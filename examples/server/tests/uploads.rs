@@ -120,7 +120,7 @@ async fn upload_peak_memory() {
             std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
         let first = lines.next().unwrap().unwrap();
         let url = first.strip_prefix("Started HTTP listener at ").unwrap();
-        let s = TestServer::external(url.to_owned(), dir);
+        let s = TestServer::attach(url);
         let token = s.first_user().await;
         let before = common::peak_rss_kib(child.id());
         let uploads = (0..CLIENTS).map(|i| s.upload(&token, content(SIZE, i as u8)));

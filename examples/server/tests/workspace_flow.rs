@@ -31,35 +31,6 @@ fn started_pid(logs: &serde_json::Value) -> i64 {
         .unwrap()
 }
 
-/// Follows a build's logs over the websocket until the server closes it.
-async fn follow_logs(
-    s: &TestServer,
-    token: &str,
-    build_id: &str,
-    after: i64,
-) -> (Vec<serde_json::Value>, Option<(u16, String)>) {
-    let ws_url = format!(
-        "{}/workspacebuilds/{build_id}/logs?follow=true&after={after}&coder_session_token={token}",
-        s.api("").replace("http://", "ws://")
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
-    let mut followed = Vec::new();
-    let mut close = None;
-    while let Some(msg) = socket.next().await {
-        match msg.unwrap() {
-            Message::Text(t) => {
-                followed.push(serde_json::from_str::<serde_json::Value>(&t).unwrap())
-            }
-            Message::Close(frame) => {
-                close = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
-                break;
-            }
-            _ => {}
-        }
-    }
-    (followed, close)
-}
-
 async fn first_user_to_running_workspace_and_back(db: Db) {
     let s = TestServer::start(db).await;
     let token = s.first_user().await;
@@ -181,7 +152,7 @@ async fn first_user_to_running_workspace_and_back(db: Db) {
 
     // Follow the first build's logs while it runs: every line once, then 1000 "done".
     let first_build = ws["latest_build"]["id"].as_str().unwrap().to_owned();
-    let live = follow_logs(&s, &token, &first_build, 0).await;
+    let live = common::follow_logs(&s, &token, &first_build, 0).await;
     let ws = s.wait_status(&token, &wid, "running").await;
     let (_, stored) = s
         .get(&token, &format!("/workspacebuilds/{first_build}/logs"))

@@ -257,8 +257,8 @@ pub(super) async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
         );
         return Ok(());
     }
-    ctx.ui
-        .result(render_list_table(&response.workspaces, now).trim_end())
+    let table = render_list_table(&response.workspaces, now, &args.output.column)?;
+    ctx.ui.result(table.trim_end())
 }
 
 /// `list -o json`: the workspaces exactly as the API returns them.
@@ -266,34 +266,53 @@ pub(crate) fn render_list_json(workspaces: &[Workspace]) -> Result<String> {
     output::json(workspaces)
 }
 
-/// `list`'s table, with Coder's default columns.
+/// `list`'s table: Coder's columns (`-c`), by default Coder's default ones.
 pub(crate) fn render_list_table(
     workspaces: &[Workspace],
     now: chrono::DateTime<chrono::Utc>,
-) -> String {
-    let rows: Vec<Vec<String>> = workspaces
-        .iter()
-        .map(|ws| {
-            let status = &ws.latest_build.status;
-            let healthy = if *status == WorkspaceStatus::Running {
+    chosen: &[String],
+) -> Result<String> {
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or_else(|| "-".to_owned(), output::timestamp)
+    };
+    let columns = [
+        output::column("favorite", |ws: &Workspace| ws.favorite.to_string()),
+        output::column("workspace", |ws: &Workspace| {
+            format!("{}/{}", ws.owner_name, ws.name)
+        }),
+        output::column("organization id", |ws: &Workspace| {
+            ws.organization_id.to_string()
+        }),
+        output::column("organization name", |ws: &Workspace| {
+            ws.organization_name.clone()
+        }),
+        output::column("template", |ws: &Workspace| ws.template_name.clone()),
+        output::column("status", |ws: &Workspace| {
+            display_status(&ws.latest_build.status)
+        }),
+        output::column("healthy", |ws: &Workspace| {
+            if ws.latest_build.status == WorkspaceStatus::Running {
                 ws.health.healthy.to_string()
             } else {
                 String::new()
-            };
-            vec![
-                format!("{}/{}", ws.owner_name, ws.name),
-                ws.template_name.clone(),
-                display_status(status),
-                healthy,
-                output::relative(ws.latest_build.created_at, now),
-                ws.latest_build.template_version_name.clone(),
-                ws.outdated.to_string(),
-                starts_at(ws),
-                stops_after(ws),
-            ]
-        })
-        .collect();
-    let headers = [
+            }
+        }),
+        output::column("last built", |ws: &Workspace| {
+            output::relative(ws.latest_build.created_at, now)
+        }),
+        output::column("current version", |ws: &Workspace| {
+            ws.latest_build.template_version_name.clone()
+        }),
+        output::column("outdated", |ws: &Workspace| ws.outdated.to_string()),
+        output::column("starts at", starts_at),
+        output::column("starts next", |ws: &Workspace| when(starts_next(ws, now))),
+        output::column("stops after", stops_after),
+        output::column("stops next", |ws: &Workspace| when(stops_next(ws))),
+        output::column("daily cost", |ws: &Workspace| {
+            ws.latest_build.daily_cost.to_string()
+        }),
+    ];
+    let defaults = [
         "workspace",
         "template",
         "status",
@@ -304,7 +323,27 @@ pub(crate) fn render_list_table(
         "starts at",
         "stops after",
     ];
-    output::table(&headers, &rows)
+    output::select(workspaces, &columns, &defaults, chosen)
+}
+
+/// When the workspace next starts by its autostart schedule, if it has one.
+pub(super) fn starts_next(
+    ws: &Workspace,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    ws.next_start_at.or_else(|| {
+        ws.autostart_schedule
+            .as_deref()
+            .and_then(|s| Schedule::parse_weekly(s).ok())
+            .and_then(|s| s.next_after(now))
+    })
+}
+
+/// When a running workspace stops by its deadline, if it has one.
+pub(super) fn stops_next(ws: &Workspace) -> Option<chrono::DateTime<chrono::Utc>> {
+    (ws.latest_build.status == WorkspaceStatus::Running)
+        .then_some(ws.latest_build.deadline)
+        .flatten()
 }
 
 /// Coder's display status: `Started` for a running workspace, else the status capitalised.
@@ -459,7 +498,7 @@ mod tests {
         stopped.autostart_schedule = None;
         stopped.ttl_ms = None;
         stopped.latest_build.status = WorkspaceStatus::Stopped;
-        let table = render_list_table(&[workspace(), stopped], now);
+        let table = render_list_table(&[workspace(), stopped], now, &[]).unwrap();
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
             lines[0],

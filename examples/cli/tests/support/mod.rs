@@ -124,6 +124,8 @@ pub fn first_user(server: &Server, config: PathBuf) -> User {
         "admin@example.com",
         "--first-user-password",
         "correct horse battery",
+        // Coder's boolean grammar: a value after `=`.
+        "--first-user-trial=false",
     ]);
     assert_eq!(
         out.trim_end().lines().last(),

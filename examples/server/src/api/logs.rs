@@ -132,6 +132,9 @@ async fn follow(mut socket: WebSocket, state: AppState, job_id: Uuid, mut cursor
                 .await;
             return;
         }
+        // Re-read at least this often, whatever else the bus carries meanwhile.
+        let reread = tokio::time::sleep(Duration::from_secs(2));
+        tokio::pin!(reread);
         loop {
             tokio::select! {
                 ev = events.recv() => match ev {
@@ -148,7 +151,7 @@ async fn follow(mut socket: WebSocket, state: AppState, job_id: Uuid, mut cursor
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                     Some(Ok(_)) => {}
                 },
-                () = tokio::time::sleep(Duration::from_secs(2)) => break,
+                () = &mut reread => break,
                 () = crate::server::stopping(&mut shutdown) => {
                     let _ = socket.send(Message::Close(Some(going_away))).await;
                     return;

@@ -117,14 +117,8 @@ pub(crate) async fn create_version(
             "the storage method must be \"file\"",
         ));
     }
-    if req.provisioner != ProvisionerType::Process {
-        return Err(Error::validation(
-            "provisioner",
-            format!(
-                "provisioner {:?} is not available on this server; use \"process\"",
-                req.provisioner.as_str()
-            ),
-        ));
+    if let Err(message) = state.provisioners.get(&req.provisioner) {
+        return Err(Error::validation("provisioner", message));
     }
     let file = state.store.file(req.file_id).await?;
     if !file.is_some_and(|f| f.created_by == session.user.id || session.is_owner()) {
@@ -243,6 +237,7 @@ pub(crate) async fn cancel_job(state: &AppState, job_id: Uuid) -> Result<HttpRes
         .store
         .job_event(job_id, JobEvent::CancelRequested, "", Utc::now())
         .await?;
+    state.events.publish(Event::JobCancelRequested(job_id));
     state.events.publish(Event::Job(job_id));
     if let Some(b) = state.store.build_by_job(job_id).await? {
         state.events.publish(Event::Workspace(b.workspace_id));

@@ -21,6 +21,9 @@ use crate::pubsub::Event;
 use crate::state::AppState;
 use crate::views;
 
+/// The longest a watcher goes without re-reading the workspace.
+const REREAD: Duration = Duration::from_secs(5);
+
 /// What a watcher sends.
 enum Push {
     Ping,
@@ -73,6 +76,10 @@ fn watch_task(state: AppState, id: Uuid) -> mpsc::Receiver<Push> {
             {
                 return;
             }
+            // Re-read at least this often: derived fields (agent status) change with time.
+            // The deadline is fixed per read, so a busy bus of unrelated events never defers it.
+            let reread = tokio::time::sleep(REREAD);
+            tokio::pin!(reread);
             loop {
                 tokio::select! {
                     ev = events.recv() => match ev {
@@ -89,9 +96,7 @@ fn watch_task(state: AppState, id: Uuid) -> mpsc::Receiver<Push> {
                     () = tx.closed() => return,
                     // Dropping the sender ends the SSE stream / websocket.
                     () = crate::server::stopping(&mut shutdown) => return,
-                    // Re-read now and then: derived fields (agent status) change with time,
-                    // and another replica's changes are not announced on this bus.
-                    () = tokio::time::sleep(Duration::from_secs(5)) => break,
+                    () = &mut reread => break,
                 }
             }
         }

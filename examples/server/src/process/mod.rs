@@ -6,43 +6,37 @@
 //! - stop: SIGTERM each process group, SIGKILL after the configured timeout;
 //! - delete: stop, then remove the workspace directory.
 //!
-//! The provisioner state (returned by `apply`, passed back on the next build) lists the
-//! process ids, so a restarted server can still stop what an earlier one started.
+//! The provisioner state lists the running process groups ([`group::ProcessEntry`]). It is
+//! saved through [`ProvisionContext::save_state`] after every process started or stopped, so
+//! a build interrupted by a crash still hands every process it started to the next build, and
+//! a process is signalled only when [`group`] proves it is the one the server started.
 
+mod archive;
+pub mod group;
 pub mod manifest;
 
-use std::collections::{BTreeMap, HashSet};
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use coder_core::model::{LogLevel, ProvisionerType, WorkspaceTransition};
 use coder_core::provision::{
-    AgentSpec, AppSpec, Applied, BuildRequest, Plan, ProvisionContext, ProvisionLog, Provisioner,
-    ResourceSpec, ScriptSpec, TemplateSchema,
+    AgentSpec, AppSpec, Applied, Archive, BuildRequest, Plan, ProvisionContext, ProvisionLog,
+    Provisioner, ResourceSpec, ScriptSpec, TemplateSchema,
 };
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
+use crate::config::TemplateLimits;
+use group::{Children, Ownership, ProcessEntry};
 pub use manifest::{MANIFEST, Manifest};
 
-/// What the provisioner remembers between builds.
+/// What the provisioner remembers between builds: the process groups that may be running.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessState {
-    /// Processes started by the last start build.
+    /// Process groups started and not yet seen stopped.
     pub processes: Vec<ProcessEntry>,
-}
-
-/// One started process (its pid is also its process-group id).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcessEntry {
-    /// The agent it belongs to.
-    pub agent: String,
-    /// Process id.
-    pub pid: i32,
 }
 
 /// The local process provisioner.
@@ -50,8 +44,32 @@ pub struct ProcessEntry {
 pub struct ProcessProvisioner {
     root: PathBuf,
     stop_timeout: Duration,
-    /// Pids of our children that have exited (reaped by their waiter task).
-    exited: Arc<Mutex<HashSet<i32>>>,
+    limits: TemplateLimits,
+    children: Children,
+}
+
+/// The provisioner state of a build in progress: every change is saved before the build goes
+/// on, so the state never lags behind the processes.
+struct Tracked<'a> {
+    state: ProcessState,
+    ctx: &'a dyn ProvisionContext,
+}
+
+impl Tracked<'_> {
+    async fn save(&self) -> coder_core::Result<()> {
+        let bytes = serde_json::to_vec(&self.state).map_err(|e| err(e.to_string()))?;
+        self.ctx.save_state(&bytes).await
+    }
+
+    async fn started(&mut self, entry: ProcessEntry) -> coder_core::Result<()> {
+        self.state.processes.push(entry);
+        self.save().await
+    }
+
+    async fn stopped(&mut self, pid: i32) -> coder_core::Result<()> {
+        self.state.processes.retain(|p| p.pid != pid);
+        self.save().await
+    }
 }
 
 fn err(msg: impl Into<String>) -> coder_core::Error {
@@ -62,42 +80,6 @@ const STAGE_SETUP: &str = "Setting up";
 const STAGE_START: &str = "Starting workspace";
 const STAGE_STOP: &str = "Stopping workspace";
 const STAGE_DELETE: &str = "Destroying workspace";
-
-/// Reads `coder-template.toml` and `README.md` from a tar archive (at its root or under `./`).
-pub fn read_archive(archive: &[u8]) -> Result<(Manifest, String), coder_core::Error> {
-    let mut manifest = None;
-    let mut readme = String::new();
-    let mut tar = tar::Archive::new(archive);
-    let entries = tar
-        .entries()
-        .map_err(|e| err(format!("the upload is not a tar archive: {e}")))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| err(format!("reading the tar archive: {e}")))?;
-        let path = entry
-            .path()
-            .map_err(|e| err(format!("reading the tar archive: {e}")))?
-            .to_string_lossy()
-            .trim_start_matches("./")
-            .to_owned();
-        if path == MANIFEST || path == "README.md" {
-            let mut text = String::new();
-            entry
-                .read_to_string(&mut text)
-                .map_err(|e| err(format!("{path} is not UTF-8 text: {e}")))?;
-            if path == MANIFEST {
-                manifest = Some(text);
-            } else {
-                readme = text;
-            }
-        }
-    }
-    let text = manifest.ok_or_else(|| {
-        err(format!(
-            "the template has no {MANIFEST} at its root; see examples/templates/local for the format"
-        ))
-    })?;
-    Ok((Manifest::parse(&text).map_err(err)?, readme))
-}
 
 fn env_name(param: &str) -> String {
     let upper: String = param
@@ -114,12 +96,15 @@ fn env_name(param: &str) -> String {
 }
 
 impl ProcessProvisioner {
-    /// A provisioner keeping workspaces under `root` (`<cache dir>/workspaces`).
-    pub fn new(root: PathBuf, stop_timeout: Duration) -> Self {
+    /// A provisioner keeping workspaces under `root` (`<cache dir>/workspaces`), giving
+    /// processes `stop_timeout` between SIGTERM and SIGKILL, and unpacking templates within
+    /// `limits`.
+    pub fn new(root: PathBuf, stop_timeout: Duration, limits: TemplateLimits) -> Self {
         Self {
             root,
             stop_timeout,
-            exited: Arc::new(Mutex::new(HashSet::new())),
+            limits,
+            children: Children::default(),
         }
     }
 
@@ -205,77 +190,93 @@ impl ProcessProvisioner {
         ]
     }
 
-    fn is_alive(&self, pid: i32) -> bool {
-        if self
-            .exited
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&pid)
-        {
-            return false;
-        }
-        nix::sys::signal::kill(Pid::from_raw(pid), None).is_ok()
+    fn is_running(&self, p: &ProcessEntry) -> bool {
+        group::ownership(p, &self.children) == Ownership::Running
     }
 
-    /// Stops the processes in `state`: SIGTERM to each group, SIGKILL after the timeout.
-    async fn stop_processes(&self, state: &ProcessState, ctx: &dyn ProvisionContext, stage: &str) {
-        for p in &state.processes {
-            if !self.is_alive(p.pid) {
-                ctx.log(ProvisionLog::new(
-                    LogLevel::Info,
-                    stage,
-                    format!("Agent {}: process {} is not running", p.agent, p.pid),
-                ))
-                .await;
+    /// Stops every process group in `tracked` the server can prove is its own: SIGTERM, then
+    /// SIGKILL after the timeout. Each group leaves the saved state once it is gone, or once
+    /// it is shown not to be ours (never signalled).
+    async fn stop_processes(
+        &self,
+        tracked: &mut Tracked<'_>,
+        stage: &str,
+    ) -> coder_core::Result<()> {
+        let ctx = tracked.ctx;
+        let log = |level, text: String| ctx.log(ProvisionLog::new(level, stage, text));
+        for p in tracked.state.processes.clone() {
+            let skip = match group::ownership(&p, &self.children) {
+                Ownership::Running => None,
+                Ownership::Gone => Some((LogLevel::Info, "is not running")),
+                Ownership::Recycled => Some((
+                    LogLevel::Warn,
+                    "exited earlier and its id now belongs to another process; not signalling it",
+                )),
+                Ownership::Unproven => Some((
+                    LogLevel::Warn,
+                    "cannot be proven to be the one this server started; not signalling it",
+                )),
+            };
+            if let Some((level, why)) = skip {
+                log(level, format!("Agent {}: process {} {why}", p.agent, p.pid)).await;
+                tracked.stopped(p.pid).await?;
                 continue;
             }
-            ctx.log(ProvisionLog::new(
+            log(
                 LogLevel::Info,
-                stage,
                 format!(
                     "Agent {}: sending SIGTERM to process group {}",
                     p.agent, p.pid
                 ),
-            ))
+            )
             .await;
-            let _ = killpg(Pid::from_raw(p.pid), Signal::SIGTERM);
+            group::signal(&p, Signal::SIGTERM);
             let deadline = tokio::time::Instant::now() + self.stop_timeout;
-            while self.is_alive(p.pid) && tokio::time::Instant::now() < deadline {
+            while self.is_running(&p) && tokio::time::Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            if self.is_alive(p.pid) {
-                ctx.log(ProvisionLog::new(
+            if self.is_running(&p) {
+                log(
                     LogLevel::Warn,
-                    stage,
                     format!(
                         "Agent {}: process {} still running after {}s; sending SIGKILL",
                         p.agent,
                         p.pid,
                         self.stop_timeout.as_secs_f64()
                     ),
-                ))
+                )
                 .await;
-                let _ = killpg(Pid::from_raw(p.pid), Signal::SIGKILL);
+                group::signal(&p, Signal::SIGKILL);
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-                while self.is_alive(p.pid) && tokio::time::Instant::now() < deadline {
+                while self.is_running(&p) && tokio::time::Instant::now() < deadline {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             }
-            ctx.log(ProvisionLog::new(
+            if self.is_running(&p) {
+                return Err(err(format!(
+                    "agent {}: process group {} survived SIGKILL",
+                    p.agent, p.pid
+                )));
+            }
+            log(
                 LogLevel::Info,
-                stage,
                 format!("Agent {}: process {} stopped", p.agent, p.pid),
-            ))
+            )
             .await;
+            tracked.stopped(p.pid).await?;
         }
+        Ok(())
     }
 
+    /// Starts each agent's command as a group leader, saving each one in the state as soon as
+    /// it runs. On failure or cancellation the ones started so far are stopped again.
     async fn start(
         &self,
         manifest: &Manifest,
         req: &BuildRequest,
-        ctx: &dyn ProvisionContext,
-    ) -> coder_core::Result<ProcessState> {
+        tracked: &mut Tracked<'_>,
+    ) -> coder_core::Result<()> {
+        let ctx = tracked.ctx;
         let dir = self.workspace_dir(req.metadata.workspace_id);
         let home = dir.join("home");
         ctx.log(ProvisionLog::new(
@@ -284,22 +285,20 @@ impl ProcessProvisioner {
             format!("Creating workspace home {}", home.display()),
         ))
         .await;
-        tokio::fs::create_dir_all(&home)
-            .await
+        crate::private_fs::create_dir(&home)
             .map_err(|e| err(format!("creating {}: {e}", home.display())))?;
         let template_dir = dir.join("template");
-        let _ = tokio::fs::remove_dir_all(&template_dir).await;
-        unpack(&req.archive, &template_dir)
+        archive::unpack(&req.archive, template_dir.clone(), self.limits)
+            .await
             .map_err(|e| err(format!("unpacking the template: {e}")))?;
         let params: BTreeMap<String, String> = req
             .parameters
             .iter()
             .map(|p| (env_name(&p.name), p.value.clone()))
             .collect();
-        let mut state = ProcessState::default();
         for agent in &manifest.agents {
             if ctx.is_cancelled() {
-                self.stop_processes(&state, ctx, STAGE_START).await;
+                self.stop_processes(tracked, STAGE_START).await?;
                 return Err(coder_core::Error::Cancelled);
             }
             if agent.command.trim().is_empty() {
@@ -311,107 +310,117 @@ impl ProcessProvisioner {
                 .await;
                 continue;
             }
-            let cwd = home.join(&agent.directory);
-            tokio::fs::create_dir_all(&cwd)
+            if let Err(e) = self
+                .start_agent(agent, req, &dir, &template_dir, &params, tracked)
                 .await
-                .map_err(|e| err(format!("creating {}: {e}", cwd.display())))?;
-            let log_path = dir.join(format!("{}.log", agent.name));
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&log_path)
-                .map_err(|e| err(format!("opening {}: {e}", log_path.display())))?;
-            let log2 = log.try_clone().map_err(|e| err(e.to_string()))?;
-            let mut cmd = tokio::process::Command::new("sh");
-            cmd.arg("-c")
-                .arg(&agent.command)
-                .current_dir(&cwd)
-                .stdin(std::process::Stdio::null())
-                .stdout(log)
-                .stderr(log2)
-                .process_group(0)
-                .kill_on_drop(false)
-                .envs(&agent.env)
-                .envs(&params)
-                .env("HOME", &home)
-                .env("CODER_AGENT_TOKEN", req.agent_token(&agent.name))
-                .env(
-                    "CODER_AGENT_URL",
-                    format!("{}/", req.metadata.access_url.trim_end_matches('/')),
-                )
-                .env("CODER_AGENT_NAME", &agent.name)
-                .env("CODER_WORKSPACE_ID", req.metadata.workspace_id.to_string())
-                .env("CODER_WORKSPACE_NAME", &req.metadata.workspace_name)
-                .env("CODER_WORKSPACE_OWNER", &req.metadata.owner_name)
-                .env("CODER_TEMPLATE_DIR", &template_dir);
-            ctx.log(ProvisionLog::new(
-                LogLevel::Info,
-                STAGE_START,
-                format!(
-                    "Agent {}: starting `{}` in {}",
-                    agent.name,
-                    agent.command,
-                    cwd.display()
-                ),
-            ))
-            .await;
-            let mut child = cmd
-                .spawn()
-                .map_err(|e| err(format!("agent {}: starting sh: {e}", agent.name)))?;
-            let pid = child
-                .id()
-                .and_then(|p| i32::try_from(p).ok())
-                .ok_or_else(|| err("the process exited at once"))?;
-            // A command that fails at once (typo, missing binary) fails the build.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            if let Ok(Some(status)) = child.try_wait() {
-                self.stop_processes(&state, ctx, STAGE_START).await;
-                let tail = std::fs::read_to_string(&log_path).unwrap_or_default();
-                let tail: Vec<&str> = tail.lines().rev().take(5).collect();
-                for line in tail.iter().rev() {
-                    ctx.log(ProvisionLog::new(
-                        LogLevel::Error,
-                        STAGE_START,
-                        format!("{}: {line}", agent.name),
-                    ))
-                    .await;
-                }
-                return Err(err(format!(
-                    "agent {}: the command exited at once with {status}",
-                    agent.name
-                )));
+            {
+                self.stop_processes(tracked, STAGE_START).await?;
+                return Err(e);
             }
-            let exited = Arc::clone(&self.exited);
-            tokio::spawn(async move {
-                let _ = child.wait().await;
-                exited.lock().unwrap_or_else(|e| e.into_inner()).insert(pid);
-            });
-            self.exited
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&pid);
-            ctx.log(ProvisionLog::new(
-                LogLevel::Info,
-                STAGE_START,
-                format!(
-                    "Agent {}: started process {pid} (output in {})",
-                    agent.name,
-                    log_path.display()
-                ),
-            ))
-            .await;
-            state.processes.push(ProcessEntry {
-                agent: agent.name.clone(),
-                pid,
-            });
         }
-        Ok(state)
+        Ok(())
     }
-}
 
-fn unpack(archive: &[u8], to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    tar::Archive::new(archive).unpack(to)
+    async fn start_agent(
+        &self,
+        agent: &manifest::AgentDecl,
+        req: &BuildRequest,
+        dir: &std::path::Path,
+        template_dir: &std::path::Path,
+        params: &BTreeMap<String, String>,
+        tracked: &mut Tracked<'_>,
+    ) -> coder_core::Result<()> {
+        let ctx = tracked.ctx;
+        let home = dir.join("home");
+        let cwd = home.join(&agent.directory);
+        tokio::fs::create_dir_all(&cwd)
+            .await
+            .map_err(|e| err(format!("creating {}: {e}", cwd.display())))?;
+        let log_path = dir.join(format!("{}.log", agent.name));
+        let log = crate::private_fs::open_append(&log_path)
+            .map_err(|e| err(format!("opening {}: {e}", log_path.display())))?;
+        let log2 = log.try_clone().map_err(|e| err(e.to_string()))?;
+        let mut cmd = tokio::process::Command::new("sh");
+        cmd.arg("-c")
+            .arg(&agent.command)
+            .current_dir(&cwd)
+            .stdin(std::process::Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .process_group(0)
+            .kill_on_drop(false)
+            .envs(&agent.env)
+            .envs(params)
+            .env("HOME", &home)
+            .env("CODER_AGENT_TOKEN", req.agent_token(&agent.name))
+            .env(
+                "CODER_AGENT_URL",
+                format!("{}/", req.metadata.access_url.trim_end_matches('/')),
+            )
+            .env("CODER_AGENT_NAME", &agent.name)
+            .env("CODER_WORKSPACE_ID", req.metadata.workspace_id.to_string())
+            .env("CODER_WORKSPACE_NAME", &req.metadata.workspace_name)
+            .env("CODER_WORKSPACE_OWNER", &req.metadata.owner_name)
+            .env("CODER_TEMPLATE_DIR", template_dir);
+        ctx.log(ProvisionLog::new(
+            LogLevel::Info,
+            STAGE_START,
+            format!(
+                "Agent {}: starting `{}` in {}",
+                agent.name,
+                agent.command,
+                cwd.display()
+            ),
+        ))
+        .await;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| err(format!("agent {}: starting sh: {e}", agent.name)))?;
+        let pid = child
+            .id()
+            .and_then(|p| i32::try_from(p).ok())
+            .ok_or_else(|| err("the process exited at once"))?;
+        self.children.started(pid);
+        // Saved before anything else can fail: from here on the next build can reach it.
+        tracked.started(group::entry(&agent.name, pid)).await?;
+        // A command that fails at once (typo, missing binary) fails the build.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Ok(Some(status)) = child.try_wait() {
+            self.children.reaped(pid);
+            let tail = tokio::fs::read_to_string(&log_path)
+                .await
+                .unwrap_or_default();
+            let tail: Vec<&str> = tail.lines().rev().take(5).collect();
+            for line in tail.iter().rev() {
+                ctx.log(ProvisionLog::new(
+                    LogLevel::Error,
+                    STAGE_START,
+                    format!("{}: {line}", agent.name),
+                ))
+                .await;
+            }
+            return Err(err(format!(
+                "agent {}: the command exited at once with {status}",
+                agent.name
+            )));
+        }
+        let children = self.children.clone();
+        tokio::spawn(async move {
+            let _ = child.wait().await;
+            children.reaped(pid);
+        });
+        ctx.log(ProvisionLog::new(
+            LogLevel::Info,
+            STAGE_START,
+            format!(
+                "Agent {}: started process {pid} (output in {})",
+                agent.name,
+                log_path.display()
+            ),
+        ))
+        .await;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -422,7 +431,7 @@ impl Provisioner for ProcessProvisioner {
 
     async fn parse(
         &self,
-        archive: &[u8],
+        archive: &Archive,
         ctx: &dyn ProvisionContext,
     ) -> coder_core::Result<TemplateSchema> {
         ctx.log(ProvisionLog::new(
@@ -431,7 +440,7 @@ impl Provisioner for ProcessProvisioner {
             format!("Reading {MANIFEST}"),
         ))
         .await;
-        let (manifest, readme) = read_archive(archive)?;
+        let (manifest, readme) = archive::read(archive, self.limits).await?;
         ctx.log(ProvisionLog::new(
             LogLevel::Info,
             "Parsing template",
@@ -454,7 +463,7 @@ impl Provisioner for ProcessProvisioner {
         req: &BuildRequest,
         _ctx: &dyn ProvisionContext,
     ) -> coder_core::Result<Plan> {
-        let (manifest, _) = read_archive(&req.archive)?;
+        let (manifest, _) = archive::read(&req.archive, self.limits).await?;
         Ok(Plan {
             resources: self.resources(&manifest, req),
         })
@@ -465,24 +474,28 @@ impl Provisioner for ProcessProvisioner {
         req: &BuildRequest,
         ctx: &dyn ProvisionContext,
     ) -> coder_core::Result<Applied> {
-        let (manifest, _) = read_archive(&req.archive)?;
+        let (manifest, _) = archive::read(&req.archive, self.limits).await?;
         let previous: ProcessState = if req.previous_state.is_empty() {
             ProcessState::default()
         } else {
-            serde_json::from_slice(&req.previous_state).unwrap_or_default()
+            serde_json::from_slice(&req.previous_state)
+                .map_err(|e| err(format!("reading the previous build's state: {e}")))?
         };
-        let state = match &req.transition {
+        let mut tracked = Tracked {
+            state: previous,
+            ctx,
+        };
+        match &req.transition {
             WorkspaceTransition::Start => {
                 // Restarting a running workspace replaces its processes.
-                self.stop_processes(&previous, ctx, STAGE_START).await;
-                self.start(&manifest, req, ctx).await?
+                self.stop_processes(&mut tracked, STAGE_START).await?;
+                self.start(&manifest, req, &mut tracked).await?;
             }
             WorkspaceTransition::Stop => {
-                self.stop_processes(&previous, ctx, STAGE_STOP).await;
-                ProcessState::default()
+                self.stop_processes(&mut tracked, STAGE_STOP).await?;
             }
             WorkspaceTransition::Delete => {
-                self.stop_processes(&previous, ctx, STAGE_DELETE).await;
+                self.stop_processes(&mut tracked, STAGE_DELETE).await?;
                 let dir = self.workspace_dir(req.metadata.workspace_id);
                 ctx.log(ProvisionLog::new(
                     LogLevel::Info,
@@ -495,10 +508,10 @@ impl Provisioner for ProcessProvisioner {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(err(format!("removing {}: {e}", dir.display()))),
                 }
-                ProcessState::default()
             }
             other => return Err(err(format!("unknown transition {other}"))),
-        };
+        }
+        let state = tracked.state;
         let state_bytes = serde_json::to_vec(&state).map_err(|e| err(e.to_string()))?;
         Ok(Applied {
             state: state_bytes,

@@ -157,6 +157,86 @@ pub(crate) async fn job_in(c: &mut AnyConnection, id: Uuid) -> Result<Option<Job
     r.as_ref().map(JobRow::from_row).transpose()
 }
 
+/// Applies `event` to a job inside the caller's transaction. With `holder`, the change is
+/// made only while that worker still holds the job ([`Error::Conflict`] otherwise).
+pub(crate) async fn job_event_in(
+    c: &mut AnyConnection,
+    id: Uuid,
+    holder: Option<Uuid>,
+    event: JobEvent,
+    error: &str,
+    now: Timestamp,
+) -> Result<JobRow> {
+    let job = job_in(&mut *c, id).await?.ok_or(Error::NotFound)?;
+    if let Some(worker) = holder
+        && job.worker_id != Some(worker)
+    {
+        return Err(Error::conflict(format!(
+            "job {id} is no longer held by this server (another one recovered it)"
+        )));
+    }
+    let next = next_job_status(&job.status, &event)?;
+    let completed = next.is_terminal().then(|| ts(now));
+    let canceled = match event {
+        JobEvent::CancelRequested => Some(ts(now)),
+        _ => job.canceled_at.map(ts),
+    };
+    let started = match (&job.status, &next) {
+        (ProvisionerJobStatus::Running, ProvisionerJobStatus::Pending) => None,
+        _ => job.started_at.map(ts),
+    };
+    let error = if error.is_empty() {
+        job.error.clone()
+    } else {
+        error.to_owned()
+    };
+    sqlx::query(
+        "UPDATE provisioner_jobs SET status = $1, completed_at = $2, canceled_at = $3, started_at = $4, error = $5, updated_at = $6 WHERE id = $7",
+    )
+    .bind(next.as_str().to_owned())
+    .bind(completed)
+    .bind(canceled)
+    .bind(started)
+    .bind(error)
+    .bind(ts(now))
+    .bind(id.to_string())
+    .execute(&mut *c)
+    .await?;
+    job_in(&mut *c, id).await?.ok_or(Error::NotFound)
+}
+
+/// Appends a log line inside the caller's transaction.
+pub(crate) async fn append_job_log_in(
+    c: &mut AnyConnection,
+    job_id: Uuid,
+    source: LogSource,
+    level: LogLevel,
+    stage: &str,
+    output: &str,
+    now: Timestamp,
+) -> Result<ProvisionerJobLog> {
+    let id = sqlx::query(
+        "INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(job_id.to_string())
+    .bind(ts(now))
+    .bind(source.as_str().to_owned())
+    .bind(level.as_str().to_owned())
+    .bind(stage)
+    .bind(output)
+    .fetch_one(&mut *c)
+    .await?
+    .int("id")?;
+    Ok(ProvisionerJobLog {
+        id,
+        created_at: now,
+        log_source: source,
+        log_level: level,
+        stage: stage.to_owned(),
+        output: output.to_owned(),
+    })
+}
+
 impl Store {
     /// A job by id.
     pub async fn job(&self, id: Uuid) -> Result<Option<JobRow>> {
@@ -174,7 +254,7 @@ impl Store {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         };
         let sql = format!(
-            "UPDATE provisioner_jobs SET status = 'running', started_at = $1, updated_at = $1, worker_id = $2 \
+            "UPDATE provisioner_jobs SET status = 'running', started_at = $1, updated_at = $1, heartbeat_at = $1, worker_id = $2 \
              WHERE status = 'pending' AND id = (SELECT id FROM provisioner_jobs WHERE status = 'pending' \
              ORDER BY created_at, id LIMIT 1 {lock}) RETURNING *"
         );
@@ -196,55 +276,90 @@ impl Store {
         now: Timestamp,
     ) -> Result<JobRow> {
         let mut tx = self.pool.begin().await?;
-        let job = job_in(&mut tx, id).await?.ok_or(Error::NotFound)?;
-        let next = next_job_status(&job.status, &event)?;
-        let completed = next.is_terminal().then(|| ts(now));
-        let canceled = match event {
-            JobEvent::CancelRequested => Some(ts(now)),
-            _ => job.canceled_at.map(ts),
-        };
-        let started = match (&job.status, &next) {
-            (ProvisionerJobStatus::Running, ProvisionerJobStatus::Pending) => None,
-            _ => job.started_at.map(ts),
-        };
-        let error = if error.is_empty() {
-            job.error.clone()
-        } else {
-            error.to_owned()
-        };
-        sqlx::query(
-            "UPDATE provisioner_jobs SET status = $1, completed_at = $2, canceled_at = $3, started_at = $4, error = $5, updated_at = $6 WHERE id = $7",
-        )
-        .bind(next.as_str().to_owned())
-        .bind(completed)
-        .bind(canceled)
-        .bind(started)
-        .bind(error)
-        .bind(ts(now))
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        let job = job_in(&mut tx, id).await?.ok_or(Error::NotFound)?;
+        let job = job_event_in(&mut tx, id, None, event, error, now).await?;
         tx.commit().await?;
         Ok(job)
     }
 
-    /// Records the resources a job produced.
-    pub async fn set_job_resources(&self, id: Uuid, resources: &[WorkspaceResource]) -> Result<()> {
-        sqlx::query("UPDATE provisioner_jobs SET resources = $1 WHERE id = $2")
-            .bind(to_json(&resources))
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Renews the lease of a job `worker_id` holds and returns the job's status; `None` once
+    /// the worker no longer holds it (the job ended, or another process recovered it after the
+    /// lease lapsed).
+    pub async fn renew_job_lease(
+        &self,
+        id: Uuid,
+        worker_id: Uuid,
+        now: Timestamp,
+    ) -> Result<Option<ProvisionerJobStatus>> {
+        let r = sqlx::query(
+            "UPDATE provisioner_jobs SET heartbeat_at = $1 WHERE id = $2 AND worker_id = $3 \
+             AND status IN ('running', 'canceling') RETURNING status",
+        )
+        .bind(ts(now))
+        .bind(id.to_string())
+        .bind(worker_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        r.map(|r| Ok(r.text("status")?.parse().unwrap_or_default()))
+            .transpose()
     }
 
-    /// Jobs left `running` or `canceling` by a process that is gone (called at start-up,
-    /// before this server's runner starts).
-    pub async fn orphaned_jobs(&self) -> Result<Vec<JobRow>> {
-        let rows = sqlx::query(
-            "SELECT * FROM provisioner_jobs WHERE status IN ('running', 'canceling') ORDER BY created_at",
+    /// Fails a running or canceling job whose lease lapsed before `expired_before` (its runner
+    /// is gone), with `log` as its last log line, in one transaction. `None` when the job is
+    /// not such a job (any more): its runner renewed the lease, or it ended.
+    pub async fn abandon_job(
+        &self,
+        id: Uuid,
+        expired_before: Timestamp,
+        log: &str,
+        now: Timestamp,
+    ) -> Result<Option<JobRow>> {
+        let lock = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => "FOR UPDATE",
+        };
+        let mut tx = self.pool.begin().await?;
+        let lapsed = sqlx::query(&format!(
+            "SELECT id FROM provisioner_jobs WHERE id = $1 AND status IN ('running', 'canceling') \
+             AND (heartbeat_at IS NULL OR heartbeat_at < $2) {lock}"
+        ))
+        .bind(id.to_string())
+        .bind(ts(expired_before))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if lapsed.is_none() {
+            return Ok(None);
+        }
+        append_job_log_in(
+            &mut tx,
+            id,
+            LogSource::ProvisionerDaemon,
+            LogLevel::Error,
+            "Cleaning up",
+            log,
+            now,
         )
+        .await?;
+        let job = job_event_in(
+            &mut tx,
+            id,
+            None,
+            JobEvent::Abandoned,
+            "the server stopped while the job was running",
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(job))
+    }
+
+    /// Jobs `running` or `canceling` whose lease lapsed before `expired_before`: their runner
+    /// stopped renewing it, so it is gone. A job whose runner is alive is never listed.
+    pub async fn lapsed_jobs(&self, expired_before: Timestamp) -> Result<Vec<JobRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM provisioner_jobs WHERE status IN ('running', 'canceling') \
+             AND (heartbeat_at IS NULL OR heartbeat_at < $1) ORDER BY created_at",
+        )
+        .bind(ts(expired_before))
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(JobRow::from_row).collect()
@@ -280,26 +395,8 @@ impl Store {
         output: &str,
         now: Timestamp,
     ) -> Result<ProvisionerJobLog> {
-        let id = sqlx::query(
-            "INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(job_id.to_string())
-        .bind(ts(now))
-        .bind(source.as_str().to_owned())
-        .bind(level.as_str().to_owned())
-        .bind(stage)
-        .bind(output)
-        .fetch_one(&self.pool)
-        .await?
-        .int("id")?;
-        Ok(ProvisionerJobLog {
-            id,
-            created_at: now,
-            log_source: source,
-            log_level: level,
-            stage: stage.to_owned(),
-            output: output.to_owned(),
-        })
+        let mut c = self.pool.acquire().await?;
+        append_job_log_in(&mut c, job_id, source, level, stage, output, now).await
     }
 
     /// The job's log lines with id greater than `after`, in order.

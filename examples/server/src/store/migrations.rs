@@ -14,6 +14,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0001_initial.sql"),
     ),
     (
+        2,
+        "job_leases",
+        include_str!("../../migrations/0002_job_leases.sql"),
+    ),
+    (
         3,
         "login_attempts",
         include_str!("../../migrations/0003_login_attempts.sql"),

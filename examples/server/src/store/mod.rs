@@ -6,6 +6,7 @@
 //! is time order), booleans 0/1 `BIGINT`s, structured values JSON text. Every multi-row change
 //! (workspace + build + job, version + job) is one transaction.
 
+mod completion;
 mod files;
 mod jobs;
 mod login_attempts;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
+pub use completion::{AgentToken, CompletedBuild, CompletedImport, HeldJob};
 pub use files::FileRow;
 pub use jobs::{JobInsert, JobRow};
 pub use login_attempts::LoginAttempts;
@@ -58,10 +60,12 @@ impl Store {
     /// Opens (creating if needed) the SQLite database at `path` and migrates it.
     pub async fn open_sqlite(path: &Path) -> Result<Self> {
         sqlx::any::install_default_drivers();
+        let io = |e: std::io::Error| Error::Internal(format!("creating {}: {e}", path.display()));
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::Internal(format!("creating {}: {e}", dir.display())))?;
+            crate::private_fs::create_dir(dir).map_err(io)?;
         }
+        // SQLite gives its WAL and shared-memory files the database file's permissions.
+        crate::private_fs::open_append(path).map_err(io)?;
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
         // One writer connection: SQLite has one writer anyway, and a single connection never

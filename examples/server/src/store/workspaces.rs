@@ -284,16 +284,6 @@ impl Store {
         Ok(())
     }
 
-    /// Marks a workspace deleted (after its delete build succeeded).
-    pub async fn mark_workspace_deleted(&self, id: Uuid, now: Timestamp) -> Result<()> {
-        sqlx::query("UPDATE workspaces SET deleted = 1, updated_at = $1 WHERE id = $2")
-            .bind(ts(now))
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// The latest build of a workspace.
     pub async fn latest_build(&self, workspace_id: Uuid) -> Result<Option<BuildRow>> {
         let mut c = self.read.acquire().await?;
@@ -329,24 +319,41 @@ impl Store {
         rows.iter().map(BuildRow::from_row).collect()
     }
 
-    /// Records the outcome of a build's apply: new provisioner state and deadline.
-    pub async fn finish_build(
-        &self,
-        id: Uuid,
-        state: &[u8],
-        deadline: Option<Timestamp>,
-        now: Timestamp,
-    ) -> Result<()> {
+    /// Durably records the provisioner state of a build in progress (what it has created so
+    /// far); the next build starts from it if this one does not finish.
+    pub async fn save_build_state(&self, id: Uuid, state: &[u8], now: Timestamp) -> Result<()> {
         sqlx::query(
-            "UPDATE workspace_builds SET provisioner_state = $1, deadline = $2, updated_at = $3 WHERE id = $4",
+            "UPDATE workspace_builds SET provisioner_state = $1, updated_at = $2 WHERE id = $3",
         )
         .bind(state.to_vec())
-        .bind(deadline.map(ts))
         .bind(ts(now))
         .bind(id.to_string())
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// The state a new build of `workspace_id` numbered `build_number` starts from: that of
+    /// the newest earlier build whose job ran and either succeeded or saved some state. A build
+    /// that failed part-way left what it saved; one canceled before it ran left nothing.
+    pub async fn previous_build_state(
+        &self,
+        workspace_id: Uuid,
+        build_number: i64,
+    ) -> Result<Vec<u8>> {
+        let r = sqlx::query(
+            "SELECT b.provisioner_state FROM workspace_builds b JOIN provisioner_jobs j ON j.id = b.job_id \
+             WHERE b.workspace_id = $1 AND b.build_number < $2 AND j.started_at IS NOT NULL \
+             AND (j.status = 'succeeded' OR LENGTH(b.provisioner_state) > 0) \
+             ORDER BY b.build_number DESC LIMIT 1",
+        )
+        .bind(workspace_id.to_string())
+        .bind(build_number)
+        .fetch_optional(&self.read)
+        .await?;
+        r.map(|r| r.bytes("provisioner_state"))
+            .transpose()
+            .map(Option::unwrap_or_default)
     }
 
     /// Moves a build's deadline (extend).
@@ -362,30 +369,6 @@ impl Store {
             .bind(id.to_string())
             .execute(&self.pool)
             .await?;
-        Ok(())
-    }
-
-    /// Stores the hash of an agent's token.
-    pub async fn insert_agent_token(
-        &self,
-        agent_id: Uuid,
-        hashed_token: &str,
-        workspace_id: Uuid,
-        build_id: Uuid,
-        agent_name: &str,
-        now: Timestamp,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO workspace_agent_tokens (agent_id, hashed_token, workspace_id, build_id, agent_name, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(agent_id.to_string())
-        .bind(hashed_token)
-        .bind(workspace_id.to_string())
-        .bind(build_id.to_string())
-        .bind(agent_name)
-        .bind(ts(now))
-        .execute(&self.pool)
-        .await?;
         Ok(())
     }
 }

@@ -143,12 +143,12 @@ impl TestServer {
         }
     }
 
-    /// A handle on a server running in another process at `url`, with cache dir `dir`.
-    pub fn external(url: String, dir: tempfile::TempDir) -> Self {
+    /// A handle on a server running elsewhere (another process); dropping it stops nothing.
+    pub fn attach(url: &str) -> Self {
         Self {
-            url,
+            url: url.to_owned(),
             client: http_client(),
-            dir,
+            dir: tempfile::tempdir().expect("tempdir"),
             password_checks: None,
             stop: None,
             task: None,
@@ -368,6 +368,51 @@ impl TestServer {
         template
     }
 
+    /// Creates template `name` from the archive of `manifest`; returns its id.
+    pub async fn template_from(&self, token: &str, name: &str, manifest: &str) -> String {
+        let version = self.import(token, tar_manifest(manifest)).await;
+        assert_eq!(version["job"]["status"], "succeeded", "{version}");
+        let (status, template) = self
+            .post(
+                token,
+                "/organizations/default/templates",
+                serde_json::json!({"name": name, "template_version_id": version["id"]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{template}");
+        template["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Creates workspace `dev` from `template_id`; returns the workspace as created.
+    pub async fn create_dev(
+        &self,
+        token: &str,
+        template_id: &serde_json::Value,
+    ) -> serde_json::Value {
+        let (status, ws) = self
+            .post(
+                token,
+                "/users/me/workspaces",
+                serde_json::json!({"name": "dev", "template_id": template_id}),
+            )
+            .await;
+        assert_eq!(status, 201, "{ws}");
+        ws
+    }
+
+    /// Starts a `transition` build of workspace `id`; returns the build.
+    pub async fn build(&self, token: &str, id: &str, transition: &str) -> serde_json::Value {
+        let (status, build) = self
+            .post(
+                token,
+                &format!("/workspaces/{id}/builds"),
+                serde_json::json!({"transition": transition}),
+            )
+            .await;
+        assert_eq!(status, 201, "{build}");
+        build
+    }
+
     /// Waits until the workspace's latest build reaches `status`.
     pub async fn wait_status(
         &self,
@@ -382,6 +427,92 @@ impl TestServer {
         )
         .await
     }
+}
+
+/// The `coder-server` binary, started on a free loopback port with `envs`.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl ServerProcess {
+    pub fn spawn(envs: &[(&str, &str)]) -> Self {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_coder-server"));
+        cmd.args(["--http-address", "127.0.0.1:0"])
+            .env_remove("CODER_PG_CONNECTION_URL")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn coder-server");
+        let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let first = lines.next().expect("first line").expect("first line");
+        let url = first
+            .strip_prefix("Started HTTP listener at ")
+            .unwrap_or_else(|| panic!("{first}"))
+            .to_owned();
+        // Keep reading so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, url }
+    }
+
+    /// SIGKILL: the process gets no chance to clean up.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Follows a build's logs over the websocket until the server closes it.
+pub async fn follow_logs(
+    s: &TestServer,
+    token: &str,
+    build_id: &str,
+    after: i64,
+) -> (Vec<serde_json::Value>, Option<(u16, String)>) {
+    let ws_url = format!(
+        "{}/workspacebuilds/{build_id}/logs?follow=true&after={after}&coder_session_token={token}",
+        s.api("").replace("http://", "ws://")
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    let mut followed = Vec::new();
+    let mut close = None;
+    while let Some(msg) = futures_util::StreamExt::next(&mut socket).await {
+        match msg.unwrap() {
+            tokio_tungstenite::tungstenite::Message::Text(t) => {
+                followed.push(serde_json::from_str::<serde_json::Value>(&t).unwrap())
+            }
+            tokio_tungstenite::tungstenite::Message::Close(frame) => {
+                close = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                break;
+            }
+            _ => {}
+        }
+    }
+    (followed, close)
+}
+
+/// Pids from a build log's "started process N" lines.
+pub fn started_pids(logs: &serde_json::Value) -> Vec<i32> {
+    logs.as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|l| {
+            let rest = l["output"].as_str()?.split("started process ").nth(1)?;
+            rest.split(' ').next()?.parse().ok()
+        })
+        .collect()
+}
+
+/// Whether `pid` is a process that still runs (not gone, not a zombie).
+pub fn running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rfind(')').map(|i| s[i + 1..].trim_start().to_owned()))
+        .is_some_and(|rest| !rest.starts_with('Z') && !rest.starts_with('X'))
 }
 
 /// A plain HTTP client for tests. The workspace's reqwest uses rustls without a built-in
