@@ -53,6 +53,7 @@ both_backends!(
     workspace_creation_is_one_transaction,
     a_build_cannot_start_while_one_is_active,
     only_jobs_past_their_lease_are_recovered,
+    login_attempts_are_counted_per_hashed_key_and_expire,
 );
 
 fn user(name: &str) -> UserRow {
@@ -99,7 +100,7 @@ async fn fixture(store: &Store) -> Fixture {
     assert!(store.create_user(&u, org, false).await.expect("user"));
     let now = Utc::now();
     let (file, _) = store
-        .insert_file(&FileRow {
+        .insert_file(FileRow {
             id: Uuid::new_v4(),
             hash: "abc".to_owned(),
             created_by: u.id,
@@ -225,13 +226,13 @@ async fn count(store: &Store, table: &str) -> i64 {
 async fn migrations_are_versioned_and_applied_once(store: Store) {
     assert_eq!(
         store.applied_migrations().await.expect("migrations"),
-        vec![1, 2]
+        vec![1, 2, 3]
     );
     // Running them again (as a restart does) changes nothing.
     store.ensure_default_org().await.expect("org");
     assert_eq!(
         store.applied_migrations().await.expect("migrations"),
-        vec![1, 2]
+        vec![1, 2, 3]
     );
     assert_eq!(count(&store, "organizations").await, 1);
     store.ensure_default_org().await.expect("org again");
@@ -311,7 +312,7 @@ async fn files_are_deduplicated_per_uploader(store: Store) {
         created_at: Utc::now(),
     };
     assert_eq!(
-        store.insert_file(&again).await.expect("insert"),
+        store.insert_file(again).await.expect("insert"),
         (f.file, false)
     );
     let stored = store.file(f.file).await.expect("get").expect("found");
@@ -604,4 +605,67 @@ async fn only_jobs_past_their_lease_are_recovered(store: Store) {
         None
     );
     let _ = f;
+}
+
+async fn login_attempts_are_counted_per_hashed_key_and_expire(store: Store) {
+    use chrono::TimeZone;
+    use sha2::Digest;
+    use sqlx::Row;
+    let key = coder_server::auth::login_attempt_key("Admin@Example.COM");
+    let expected: String = sha2::Sha256::digest(b"admin@example.com")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(key, expected);
+    let window = std::time::Duration::from_secs(60);
+    let t0 = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+    let at = |s: i64| t0 + chrono::Duration::seconds(s);
+    let count = |now| store.count_login_attempt(&key, now, window);
+    let seen: Vec<_> = [
+        count(at(0)).await.unwrap(),
+        count(at(10)).await.unwrap(),
+        count(at(59)).await.unwrap(),
+        // The window has passed: a new one starts.
+        count(at(60)).await.unwrap(),
+        count(at(61)).await.unwrap(),
+    ]
+    .iter()
+    .map(|a| (a.attempts, a.window_start))
+    .collect();
+    assert_eq!(
+        seen,
+        [(1, at(0)), (2, at(0)), (3, at(0)), (1, at(60)), (2, at(60))]
+    );
+    store
+        .count_login_attempt("other", at(61), window)
+        .await
+        .unwrap();
+    // Only hashes are stored.
+    let keys: Vec<String> = sqlx::query("SELECT key_hash FROM login_attempts ORDER BY key_hash")
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get("key_hash").unwrap())
+        .collect();
+    let mut expected = vec![key.clone(), "other".to_owned()];
+    expected.sort();
+    assert_eq!(keys, expected);
+    // Expiry deletes a key once its window has ended, and a reset forgets it at once.
+    assert_eq!(
+        store
+            .delete_expired_login_attempts(at(119), window)
+            .await
+            .unwrap(),
+        0
+    );
+    store.reset_login_attempts("other").await.unwrap();
+    assert_eq!(
+        store
+            .delete_expired_login_attempts(at(120), window)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(count(at(120)).await.unwrap().attempts, 1);
 }

@@ -18,6 +18,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job_leases",
         include_str!("../../migrations/0002_job_leases.sql"),
     ),
+    (
+        3,
+        "login_attempts",
+        include_str!("../../migrations/0003_login_attempts.sql"),
+    ),
 ];
 
 impl Store {

@@ -9,6 +9,7 @@
 mod completion;
 mod files;
 mod jobs;
+mod login_attempts;
 mod migrations;
 mod orgs;
 mod rows;
@@ -26,6 +27,7 @@ use sqlx::{AnyPool, ConnectOptions};
 pub use completion::{AgentToken, CompletedBuild, CompletedImport, HeldJob};
 pub use files::FileRow;
 pub use jobs::{JobInsert, JobRow};
+pub use login_attempts::LoginAttempts;
 pub use orgs::DEFAULT_ORG_NAME;
 pub use rows::{parse_ts, ts};
 pub use templates::{TemplateRow, TemplateSettings, VersionRow};
