@@ -1,7 +1,8 @@
 //! Workspace builds: start, stop, delete, cancel, and their logs.
 
 use coder_core::model::{
-    CreateWorkspaceBuildRequest, ProvisionerJobLog, Response, WorkspaceBuild, WorkspaceTransition,
+    CreateWorkspaceBuildRequest, ProvisionerJobLog, Response, WorkspaceBuild,
+    WorkspaceBuildParameter, WorkspaceTransition,
 };
 use reqwest::Method;
 use uuid::Uuid;
@@ -68,6 +69,14 @@ impl Builds<'_> {
         self.client
             .http
             .get(&format!("/api/v2/workspacebuilds/{build}"), &[])
+            .await
+    }
+
+    /// The parameter values the build ran with.
+    pub async fn parameters(&self, build: Uuid) -> Result<Vec<WorkspaceBuildParameter>> {
+        self.client
+            .http
+            .get(&format!("/api/v2/workspacebuilds/{build}/parameters"), &[])
             .await
     }
 

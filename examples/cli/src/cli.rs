@@ -129,6 +129,8 @@ pub(crate) enum Command {
     Stop(WorkspaceYesArgs),
     /// Restart a workspace
     Restart(StartArgs),
+    /// Will update and start a given workspace if it is out of date
+    Update(UpdateArgs),
     /// Delete a workspace
     #[command(alias = "rm")]
     Delete(DeleteArgs),
@@ -366,17 +368,9 @@ pub(crate) struct VersionsListArgs {
     pub(crate) output: TableArgs,
 }
 
-/// `coder create`.
+/// Where a build's parameter values come from (`create`, `update`).
 #[derive(Debug, Args)]
-pub(crate) struct CreateArgs {
-    /// The workspace's name, or `<owner>/<name>` to create one for another user.
-    pub(crate) workspace: Option<String>,
-    /// Specify a template name.
-    #[arg(short, long, env = "CODER_TEMPLATE_NAME")]
-    pub(crate) template: Option<String>,
-    /// Specify a template version name.
-    #[arg(long, env = "CODER_TEMPLATE_VERSION")]
-    pub(crate) template_version: Option<String>,
+pub(crate) struct ParameterArgs {
     /// Rich parameter value in the format "name=value".
     #[arg(
         long = "parameter",
@@ -400,6 +394,32 @@ pub(crate) struct CreateArgs {
     /// Automatically accept parameter defaults when no value is provided.
     #[arg(long, env = "CODER_WORKSPACE_USE_PARAMETER_DEFAULTS")]
     pub(crate) use_parameter_defaults: bool,
+}
+
+/// `coder update`.
+#[derive(Debug, Args)]
+pub(crate) struct UpdateArgs {
+    /// The workspace: `<name>` (yours) or `<owner>/<name>`.
+    pub(crate) workspace: String,
+    /// Parameter values.
+    #[command(flatten)]
+    pub(crate) parameters: ParameterArgs,
+}
+
+/// `coder create`.
+#[derive(Debug, Args)]
+pub(crate) struct CreateArgs {
+    /// The workspace's name, or `<owner>/<name>` to create one for another user.
+    pub(crate) workspace: Option<String>,
+    /// Specify a template name.
+    #[arg(short, long, env = "CODER_TEMPLATE_NAME")]
+    pub(crate) template: Option<String>,
+    /// Specify a template version name.
+    #[arg(long, env = "CODER_TEMPLATE_VERSION")]
+    pub(crate) template_version: Option<String>,
+    /// Parameter values.
+    #[command(flatten)]
+    pub(crate) parameters: ParameterArgs,
     /// Return immediately after creating the workspace. The build will run in the
     /// background.
     #[arg(long, env = "CODER_CREATE_NO_WAIT")]

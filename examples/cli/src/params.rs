@@ -10,6 +10,7 @@ use std::path::Path;
 
 use coder_core::model::{ParameterType, TemplateVersionParameter, WorkspaceBuildParameter};
 
+use crate::cli::ParameterArgs;
 use crate::error::{CliError, Result};
 use crate::ui::Ui;
 
@@ -26,14 +27,9 @@ pub(crate) struct ParameterSources {
 
 impl ParameterSources {
     /// Reads the flags (and the YAML file, whose values come after `--parameter`'s).
-    pub(crate) fn from_flags(
-        given: &[String],
-        file: Option<&Path>,
-        defaults: &[String],
-        use_defaults: bool,
-    ) -> Result<Self> {
-        let mut values = parse_parameters(given)?;
-        if let Some(path) = file {
+    pub(crate) fn from_flags(args: &ParameterArgs) -> Result<Self> {
+        let mut values = parse_parameters(&args.parameters)?;
+        if let Some(path) = args.rich_parameter_file.as_deref() {
             for p in read_parameter_file(path)? {
                 if !values.iter().any(|v| v.name == p.name) {
                     values.push(p);
@@ -42,9 +38,19 @@ impl ParameterSources {
         }
         Ok(Self {
             given: values,
-            defaults: parse_parameters(defaults)?,
-            use_defaults,
+            defaults: parse_parameters(&args.parameter_defaults)?,
+            use_defaults: args.use_parameter_defaults,
         })
+    }
+
+    /// Keeps the values of an earlier build for what the flags do not set (`update`).
+    pub(crate) fn after(mut self, previous: Vec<WorkspaceBuildParameter>) -> Self {
+        for p in previous {
+            if !self.given.iter().any(|g| g.name == p.name) {
+                self.given.push(p);
+            }
+        }
+        self
     }
 
     /// The values to send for a template with `params`: the given ones, plus one per

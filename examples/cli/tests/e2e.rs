@@ -364,6 +364,48 @@ fn parameters_come_from_flags_a_file_and_defaults_and_a_missing_one_is_named() {
         ]
     );
 
+    // update: a new version with a new required parameter; the old values stay.
+    let manifest = std::fs::read_to_string(dir.join("coder-template.toml")).unwrap();
+    std::fs::write(
+        dir.join("coder-template.toml"),
+        manifest.replace(
+            "[[agents]]",
+            "[[parameters]]\nname = \"disk\"\ntype = \"number\"\n\n[[agents]]",
+        ),
+    )
+    .unwrap();
+    user.ok(&[
+        "templates",
+        "push",
+        "params",
+        "-d",
+        dir.to_str().unwrap(),
+        "--yes",
+    ]);
+    let (code, _, err) = user.run(&["update", "b"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            2,
+            "error: parameter \"disk\" is required: pass --parameter disk=<value>\n"
+        )
+    );
+    let out = user.ok(&["update", "b", "--parameter", "disk=10"]);
+    assert!(
+        out.contains("Workspace \"b\" is running (build #2"),
+        "{out}"
+    );
+    assert_eq!(
+        build_params("b"),
+        vec![
+            ("cpus".to_owned(), "4".to_owned()),
+            ("disk".to_owned(), "10".to_owned()),
+            ("region".to_owned(), "eu".to_owned())
+        ]
+    );
+    let out = user.ok(&["update", "b"]);
+    assert!(out.starts_with("Workspace \"b\" is up to date"), "{out}");
+
     // --use-parameter-defaults takes --parameter-default values without asking.
     user.ok(&[
         "create",
@@ -372,13 +414,14 @@ fn parameters_come_from_flags_a_file_and_defaults_and_a_missing_one_is_named() {
         "params",
         "--use-parameter-defaults",
         "--parameter-default",
-        "region=us,cpus=2",
+        "region=us,cpus=2,disk=1",
         "--yes",
     ]);
     assert_eq!(
         build_params("c"),
         vec![
             ("cpus".to_owned(), "2".to_owned()),
+            ("disk".to_owned(), "1".to_owned()),
             ("region".to_owned(), "us".to_owned())
         ]
     );
@@ -390,7 +433,7 @@ fn parameters_come_from_flags_a_file_and_defaults_and_a_missing_one_is_named() {
         "-t",
         "params",
         "--parameter",
-        "region=eu,cpus=1",
+        "region=eu,cpus=1,disk=1",
         "--no-wait",
         "--yes",
     ]);
@@ -409,7 +452,7 @@ fn parameters_come_from_flags_a_file_and_defaults_and_a_missing_one_is_named() {
         "--template-version",
         &version,
         "--parameter",
-        "region=eu,cpus=1",
+        "region=eu,cpus=1,disk=1",
         "--yes",
     ]);
     let list: serde_json::Value = serde_json::from_str(&user.ok(&["list", "-o", "json"])).unwrap();
@@ -431,7 +474,7 @@ fn parameters_come_from_flags_a_file_and_defaults_and_a_missing_one_is_named() {
         "--template-version",
         "nosuch",
         "--parameter",
-        "region=eu,cpus=1",
+        "region=eu,cpus=1,disk=1",
         "--yes",
     ]);
     assert_eq!(code, 1);

@@ -10,7 +10,8 @@ use coder_core::schedule::Schedule;
 
 use super::{Ctx, find_workspace, split_workspace};
 use crate::cli::{
-    CreateArgs, DeleteArgs, ListArgs, OutputFormat, StartArgs, WorkspaceArg, WorkspaceYesArgs,
+    CreateArgs, DeleteArgs, ListArgs, OutputFormat, StartArgs, UpdateArgs, WorkspaceArg,
+    WorkspaceYesArgs,
 };
 use crate::duration::{format_elapsed, format_ms, parse_ttl_ms};
 use crate::error::{CliError, Result};
@@ -21,12 +22,7 @@ use crate::schedule_spec::{autostart_schedule, local_zone};
 /// Creates a workspace from a template and follows its first build.
 pub(super) async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     // Local mistakes first: no network call for a command line that cannot work.
-    let sources = ParameterSources::from_flags(
-        &args.parameters,
-        args.rich_parameter_file.as_deref(),
-        &args.parameter_defaults,
-        args.use_parameter_defaults,
-    )?;
+    let sources = ParameterSources::from_flags(&args.parameters)?;
     let ttl_ms = args.stop_after.as_deref().map(parse_ttl_ms).transpose()?;
     let autostart_schedule = args
         .start_at
@@ -197,15 +193,26 @@ async fn build(
     orphan: bool,
 ) -> Result<()> {
     let request = CreateWorkspaceBuildRequest {
-        transition: transition.clone(),
+        transition,
         rich_parameter_values: parameters,
         orphan,
         reason: Some(CreateWorkspaceBuildReason::Cli),
         ..Default::default()
     };
+    start_build(ctx, client, ws, &request).await
+}
+
+/// Starts the build `request` describes on `ws` and follows it.
+async fn start_build(
+    ctx: &Ctx,
+    client: &Client,
+    ws: &Workspace,
+    request: &CreateWorkspaceBuildRequest,
+) -> Result<()> {
+    let transition = &request.transition;
     let build = client
         .builds()
-        .create(ws.id, &request)
+        .create(ws.id, request)
         .await
         .map_err(CliError::api(format!(
             "{transition} workspace {:?}",
@@ -281,6 +288,46 @@ pub(super) async fn restart(ctx: &Ctx, args: StartArgs) -> Result<()> {
         false,
     )
     .await
+}
+
+/// `coder update`: starts the workspace on its template's active version, keeping the
+/// previous parameter values and asking for new required ones.
+pub(super) async fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
+    let sources = ParameterSources::from_flags(&args.parameters)?;
+    let client = ctx.client()?;
+    let ws = find_workspace(&client, &args.workspace).await?;
+    if !ws.outdated {
+        return ctx.ui.result(&format!(
+            "Workspace {:?} is up to date: it runs the template's active version {}",
+            ws.name, ws.latest_build.template_version_name
+        ));
+    }
+    let template = client
+        .templates()
+        .get(ws.template_id)
+        .await
+        .map_err(CliError::api(format!("template of {:?}", ws.name)))?;
+    let previous = client
+        .builds()
+        .parameters(ws.latest_build.id)
+        .await
+        .map_err(CliError::api(format!("parameters of {:?}", ws.name)))?;
+    let params = client
+        .template_versions()
+        .rich_parameters(template.active_version_id)
+        .await
+        .map_err(CliError::api(format!(
+            "parameters of template {:?}",
+            template.name
+        )))?;
+    let request = CreateWorkspaceBuildRequest {
+        transition: WorkspaceTransition::Start,
+        template_version_id: Some(template.active_version_id),
+        rich_parameter_values: sources.after(previous).resolve(&ctx.ui, &params)?,
+        reason: Some(CreateWorkspaceBuildReason::Cli),
+        ..Default::default()
+    };
+    start_build(ctx, &client, &ws, &request).await
 }
 
 /// `coder delete`.
