@@ -1,11 +1,12 @@
 //! `coder-server`: a reference control plane that speaks Coder's REST API (`/api/v2`).
 //!
 //! - [`store`]: one `Store` over SQLite (embedded default) or PostgreSQL, versioned migrations.
-//! - [`api`]: the HTTP routes, with Coder's paths, bodies, status codes and error shape.
+//! - [`api`]: the HTTP routes, with Coder's paths, bodies, status codes and error shape, each
+//!   declared once in [`api::routes`].
 //! - [`auth`]: API keys, password hashing, session extraction, failed-login limiting.
 //! - [`runner`]: the job runner; [`provisioners`]: the provisioners it runs jobs with, by
 //!   type; [`process`]: the local process provisioner.
-//! - [`openapi`]: the OpenAPI document, derived from the wire types.
+//! - [`openapi`]: the OpenAPI document, derived from the route registry and the wire types.
 //! - [`views`]: stored rows turned into Coder's wire objects with derived fields.
 //! - [`server`]: [`serve`] — start-up, recovery, graceful shutdown.
 //!
