@@ -260,7 +260,7 @@ impl Route {
     }
 
     /// This route's handler, for its method only.
-    pub fn method_router(&self) -> MethodRouter<AppState> {
+    pub(crate) fn method_router(&self) -> MethodRouter<AppState> {
         (self.handler)(self.method.filter())
     }
 }
