@@ -672,7 +672,7 @@ mod tests {
         };
         assert_eq!(create.workspace.as_deref(), Some("dev"));
         assert_eq!(create.template.as_deref(), Some("local"));
-        assert_eq!(create.parameters, ["greeting=hi", "port=8080"]);
+        assert_eq!(create.parameters.parameters, ["greeting=hi", "port=8080"]);
         assert_eq!(create.stop_after.as_deref(), Some("8h"));
         assert_eq!(create.start_at.as_deref(), Some("9:30AM Mon-Fri UTC"));
         assert_eq!(create.org.org, "default");

@@ -1,12 +1,13 @@
 //! `coder-server`: a reference control plane that speaks Coder's REST API (`/api/v2`).
 //!
 //! - [`store`]: one `Store` over SQLite (embedded default) or PostgreSQL, versioned migrations.
-//! - [`api`]: the HTTP routes, with Coder's paths, bodies, status codes and error shape.
+//! - [`api`]: the HTTP routes, with Coder's paths, bodies, status codes and error shape, each
+//!   declared once in [`api::routes`].
 //! - [`auth`]: API keys, session extraction, the login-attempt key.
 //! - [`passwords`]: argon2 hashing and verification, bounded, with a dummy hash for unknown users.
 //! - [`runner`]: the job runner; [`provisioners`]: the provisioners it runs jobs with, by
 //!   type; [`process`]: the local process provisioner.
-//! - [`openapi`]: the OpenAPI document, derived from the wire types.
+//! - [`openapi`]: the OpenAPI document, derived from the route registry and the wire types.
 //! - [`views`]: stored rows turned into Coder's wire objects with derived fields.
 //! - [`server`]: [`serve`] — start-up, recovery, graceful shutdown.
 //! - [`connections`]: the accept loop: connection cap, header timeout, open-file limit.

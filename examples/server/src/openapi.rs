@@ -2,533 +2,29 @@
 //!
 //! Schemas are derived from the code: every request and response type is traced through its
 //! serde `Deserialize` implementation (`serde-reflection`), so property names and JSON types
-//! are exactly what the wire types accept and emit. Paths come from [`ROUTES`], the list of
-//! operations the router serves (a test checks every entry is routed).
+//! are exactly what the wire types accept and emit. Operations come from the route registry
+//! ([`crate::api::routes`]), the same declarations the router is built from.
 
 use std::collections::BTreeMap;
 
-use coder_core::model::*;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use serde_reflection::{ContainerFormat, Format, Registry, Tracer, TracerConfig};
 
 use crate::api::VERSION;
+use crate::api::routes::{Body, routes};
 
-/// What an operation answers with.
-#[derive(Debug, Clone, Copy)]
-pub enum Body {
-    /// No body.
-    None,
-    /// One object of the named definition (Rust type name).
-    One(&'static str),
-    /// An array of the named definition.
-    Many(&'static str),
-    /// Raw bytes of the given content type.
-    Raw(&'static str),
-    /// Anything (websocket or event stream).
-    Stream,
-}
-
-/// One operation of the API.
-#[derive(Debug, Clone, Copy)]
-pub struct Route {
-    /// HTTP method, lowercase.
-    pub method: &'static str,
-    /// Path with `{param}` segments, under `/api/v2`.
-    pub path: &'static str,
-    /// Short description.
-    pub summary: &'static str,
-    /// Request body.
-    pub request: Body,
-    /// Success status.
-    pub status: u16,
-    /// Success body.
-    pub response: Body,
-    /// Query parameters.
-    pub query: &'static [&'static str],
-    /// Whether a session token is needed.
-    pub auth: bool,
-}
-
-const fn route(
-    method: &'static str,
-    path: &'static str,
-    summary: &'static str,
-    request: Body,
-    status: u16,
-    response: Body,
-) -> Route {
-    Route {
-        method,
-        path,
-        summary,
-        request,
-        status,
-        response,
-        query: &[],
-        auth: true,
-    }
-}
-
-const fn public(r: Route) -> Route {
-    Route { auth: false, ..r }
-}
-
-const fn query(r: Route, query: &'static [&'static str]) -> Route {
-    Route { query, ..r }
-}
-
-use Body::{Many, None as NoBody, One, Raw, Stream};
-
-/// Every operation the router serves.
-pub const ROUTES: &[Route] = &[
-    public(route("get", "/", "Liveness", NoBody, 200, One("Response"))),
-    public(route(
-        "get",
-        "/buildinfo",
-        "Build information",
-        NoBody,
-        200,
-        One("BuildInfoResponse"),
-    )),
-    public(route(
-        "get",
-        "/users/first",
-        "Whether the first user exists",
-        NoBody,
-        200,
-        One("Response"),
-    )),
-    public(route(
-        "post",
-        "/users/first",
-        "Create the first user",
-        One("CreateFirstUserRequest"),
-        201,
-        One("CreateFirstUserResponse"),
-    )),
-    public(route(
-        "post",
-        "/users/login",
-        "Log in with a password",
-        One("LoginWithPasswordRequest"),
-        201,
-        One("LoginWithPasswordResponse"),
-    )),
-    route(
-        "post",
-        "/users/logout",
-        "Log out",
-        NoBody,
-        200,
-        One("Response"),
-    ),
-    query(
-        route(
-            "get",
-            "/users",
-            "List users",
-            NoBody,
-            200,
-            One("GetUsersResponse"),
-        ),
-        &["q"],
-    ),
-    route(
-        "post",
-        "/users",
-        "Create a user",
-        One("CreateUserRequestWithOrgs"),
-        201,
-        One("User"),
-    ),
-    route(
-        "get",
-        "/users/{user}",
-        "Get a user",
-        NoBody,
-        200,
-        One("User"),
-    ),
-    route(
-        "post",
-        "/users/{user}/keys",
-        "Create a session key",
-        NoBody,
-        201,
-        One("GenerateAPIKeyResponse"),
-    ),
-    route(
-        "get",
-        "/users/{user}/keys/tokens",
-        "List tokens",
-        NoBody,
-        200,
-        Many("APIKey"),
-    ),
-    route(
-        "post",
-        "/users/{user}/keys/tokens",
-        "Create a token",
-        One("CreateTokenRequest"),
-        201,
-        One("GenerateAPIKeyResponse"),
-    ),
-    route(
-        "get",
-        "/users/{user}/keys/{keyid}",
-        "Get an API key",
-        NoBody,
-        200,
-        One("APIKey"),
-    ),
-    route(
-        "delete",
-        "/users/{user}/keys/{keyid}",
-        "Delete an API key",
-        NoBody,
-        204,
-        NoBody,
-    ),
-    route(
-        "get",
-        "/users/{user}/organizations",
-        "A user's organizations",
-        NoBody,
-        200,
-        Many("Organization"),
-    ),
-    route(
-        "get",
-        "/organizations",
-        "List organizations",
-        NoBody,
-        200,
-        Many("Organization"),
-    ),
-    route(
-        "get",
-        "/organizations/{org}",
-        "Get an organization",
-        NoBody,
-        200,
-        One("Organization"),
-    ),
-    route(
-        "get",
-        "/organizations/{org}/members",
-        "List members",
-        NoBody,
-        200,
-        Many("OrganizationMemberWithUserData"),
-    ),
-    route(
-        "post",
-        "/organizations/{org}/templateversions",
-        "Create a template version",
-        One("CreateTemplateVersionRequest"),
-        201,
-        One("TemplateVersion"),
-    ),
-    query(
-        route(
-            "get",
-            "/organizations/{org}/templates",
-            "List templates of an organization",
-            NoBody,
-            200,
-            Many("Template"),
-        ),
-        &["q"],
-    ),
-    route(
-        "post",
-        "/organizations/{org}/templates",
-        "Create a template",
-        One("CreateTemplateRequest"),
-        201,
-        One("Template"),
-    ),
-    route(
-        "get",
-        "/organizations/{org}/templates/{name}",
-        "Get a template by name",
-        NoBody,
-        200,
-        One("Template"),
-    ),
-    route(
-        "post",
-        "/files",
-        "Upload a tar archive",
-        Raw("application/x-tar"),
-        201,
-        One("UploadResponse"),
-    ),
-    route(
-        "get",
-        "/files/{id}",
-        "Download a file",
-        NoBody,
-        200,
-        Raw("application/x-tar"),
-    ),
-    route(
-        "get",
-        "/templateversions/{id}",
-        "Get a template version",
-        NoBody,
-        200,
-        One("TemplateVersion"),
-    ),
-    route(
-        "patch",
-        "/templateversions/{id}/cancel",
-        "Cancel a template version import",
-        NoBody,
-        200,
-        One("Response"),
-    ),
-    query(
-        route(
-            "get",
-            "/templateversions/{id}/logs",
-            "Import logs",
-            NoBody,
-            200,
-            Many("ProvisionerJobLog"),
-        ),
-        &["after", "follow"],
-    ),
-    route(
-        "get",
-        "/templateversions/{id}/resources",
-        "Resources a start would create",
-        NoBody,
-        200,
-        Many("WorkspaceResource"),
-    ),
-    route(
-        "get",
-        "/templateversions/{id}/rich-parameters",
-        "Parameters",
-        NoBody,
-        200,
-        Many("TemplateVersionParameter"),
-    ),
-    query(
-        route(
-            "get",
-            "/templates",
-            "List templates",
-            NoBody,
-            200,
-            Many("Template"),
-        ),
-        &["q"],
-    ),
-    route(
-        "get",
-        "/templates/{id}",
-        "Get a template",
-        NoBody,
-        200,
-        One("Template"),
-    ),
-    route(
-        "patch",
-        "/templates/{id}",
-        "Update a template",
-        One("UpdateTemplateMeta"),
-        200,
-        One("Template"),
-    ),
-    route(
-        "delete",
-        "/templates/{id}",
-        "Delete a template",
-        NoBody,
-        200,
-        One("Response"),
-    ),
-    route(
-        "get",
-        "/templates/{id}/versions",
-        "List versions",
-        NoBody,
-        200,
-        Many("TemplateVersion"),
-    ),
-    route(
-        "patch",
-        "/templates/{id}/versions",
-        "Promote a version",
-        One("UpdateActiveTemplateVersion"),
-        200,
-        One("Response"),
-    ),
-    route(
-        "get",
-        "/templates/{id}/versions/{name}",
-        "Get a version by name",
-        NoBody,
-        200,
-        One("TemplateVersion"),
-    ),
-    route(
-        "post",
-        "/users/{user}/workspaces",
-        "Create a workspace",
-        One("CreateWorkspaceRequest"),
-        201,
-        One("Workspace"),
-    ),
-    query(
-        route(
-            "get",
-            "/users/{user}/workspace/{name}",
-            "Get a workspace by owner and name",
-            NoBody,
-            200,
-            One("Workspace"),
-        ),
-        &["include_deleted"],
-    ),
-    query(
-        route(
-            "get",
-            "/workspaces",
-            "Search workspaces",
-            NoBody,
-            200,
-            One("WorkspacesResponse"),
-        ),
-        &["q", "limit", "offset"],
-    ),
-    query(
-        route(
-            "get",
-            "/workspaces/{id}",
-            "Get a workspace",
-            NoBody,
-            200,
-            One("Workspace"),
-        ),
-        &["include_deleted"],
-    ),
-    route(
-        "get",
-        "/workspaces/{id}/builds",
-        "List builds",
-        NoBody,
-        200,
-        Many("WorkspaceBuild"),
-    ),
-    route(
-        "post",
-        "/workspaces/{id}/builds",
-        "Start, stop or delete",
-        One("CreateWorkspaceBuildRequest"),
-        201,
-        One("WorkspaceBuild"),
-    ),
-    route(
-        "put",
-        "/workspaces/{id}/ttl",
-        "Set the autostop TTL",
-        One("UpdateWorkspaceTTLRequest"),
-        204,
-        NoBody,
-    ),
-    route(
-        "put",
-        "/workspaces/{id}/autostart",
-        "Set the autostart schedule",
-        One("UpdateWorkspaceAutostartRequest"),
-        204,
-        NoBody,
-    ),
-    route(
-        "put",
-        "/workspaces/{id}/extend",
-        "Move the deadline",
-        One("PutExtendWorkspaceRequest"),
-        200,
-        One("Response"),
-    ),
-    route(
-        "get",
-        "/workspaces/{id}/watch",
-        "Watch (Server-Sent Events)",
-        NoBody,
-        200,
-        Stream,
-    ),
-    route(
-        "get",
-        "/workspaces/{id}/watch-ws",
-        "Watch (websocket)",
-        NoBody,
-        101,
-        Stream,
-    ),
-    route(
-        "get",
-        "/workspacebuilds/{id}",
-        "Get a build",
-        NoBody,
-        200,
-        One("WorkspaceBuild"),
-    ),
-    query(
-        route(
-            "patch",
-            "/workspacebuilds/{id}/cancel",
-            "Cancel a build",
-            NoBody,
-            200,
-            One("Response"),
-        ),
-        &["expect_status"],
-    ),
-    query(
-        route(
-            "get",
-            "/workspacebuilds/{id}/logs",
-            "Build logs",
-            NoBody,
-            200,
-            Many("ProvisionerJobLog"),
-        ),
-        &["after", "follow"],
-    ),
-    route(
-        "get",
-        "/workspacebuilds/{id}/parameters",
-        "Build parameters",
-        NoBody,
-        200,
-        Many("WorkspaceBuildParameter"),
-    ),
-    public(route(
-        "get",
-        "/openapi.json",
-        "This document",
-        NoBody,
-        200,
-        Stream,
-    )),
-];
-
-fn trace<T: DeserializeOwned>(tracer: &mut Tracer) -> Result<(), String> {
+/// Traces `T` (and every type it contains) into `tracer`; returns `T`'s format, a
+/// [`Format::TypeName`] for a struct or enum.
+pub(crate) fn trace<T: DeserializeOwned>(tracer: &mut Tracer) -> Result<Format, String> {
     tracer
         .trace_simple_type::<T>()
-        .map(drop)
+        .map(|(format, _)| format)
         .map_err(|e| format!("{}: {e}", std::any::type_name::<T>()))
 }
 
-/// Traces every type the routes use.
-fn registry() -> Result<Registry, String> {
+/// A tracer for the wire types.
+fn tracer() -> Tracer {
     // Uuids deserialize from 16 bytes when not human-readable; times from an RFC 3339 string
     // (and every other string accepts it too).
     let config = TracerConfig::default()
@@ -536,40 +32,7 @@ fn registry() -> Result<Registry, String> {
         .default_byte_buf_value(vec![0u8; 16])
         .default_borrowed_str_value("2026-01-01T00:00:00Z")
         .default_string_value("2026-01-01T00:00:00Z".to_owned());
-    let mut t = Tracer::new(config);
-    trace::<Response>(&mut t)?;
-    trace::<BuildInfoResponse>(&mut t)?;
-    trace::<CreateFirstUserRequest>(&mut t)?;
-    trace::<CreateFirstUserResponse>(&mut t)?;
-    trace::<LoginWithPasswordRequest>(&mut t)?;
-    trace::<LoginWithPasswordResponse>(&mut t)?;
-    trace::<GetUsersResponse>(&mut t)?;
-    trace::<CreateUserRequestWithOrgs>(&mut t)?;
-    trace::<GenerateAPIKeyResponse>(&mut t)?;
-    trace::<APIKey>(&mut t)?;
-    trace::<CreateTokenRequest>(&mut t)?;
-    trace::<Organization>(&mut t)?;
-    trace::<OrganizationMemberWithUserData>(&mut t)?;
-    trace::<CreateTemplateVersionRequest>(&mut t)?;
-    trace::<TemplateVersion>(&mut t)?;
-    trace::<Template>(&mut t)?;
-    trace::<CreateTemplateRequest>(&mut t)?;
-    trace::<UpdateTemplateMeta>(&mut t)?;
-    trace::<UpdateActiveTemplateVersion>(&mut t)?;
-    trace::<UploadResponse>(&mut t)?;
-    trace::<ProvisionerJobLog>(&mut t)?;
-    trace::<WorkspaceResource>(&mut t)?;
-    trace::<TemplateVersionParameter>(&mut t)?;
-    trace::<CreateWorkspaceRequest>(&mut t)?;
-    trace::<Workspace>(&mut t)?;
-    trace::<WorkspacesResponse>(&mut t)?;
-    trace::<WorkspaceBuild>(&mut t)?;
-    trace::<CreateWorkspaceBuildRequest>(&mut t)?;
-    trace::<UpdateWorkspaceTTLRequest>(&mut t)?;
-    trace::<UpdateWorkspaceAutostartRequest>(&mut t)?;
-    trace::<PutExtendWorkspaceRequest>(&mut t)?;
-    trace::<WorkspaceBuildParameter>(&mut t)?;
-    t.registry().map_err(|e| e.to_string())
+    Tracer::new(config)
 }
 
 /// The definition name of a Rust type (Coder's `codersdk.` namespace).
@@ -633,24 +96,21 @@ fn definitions(registry: &Registry) -> Map<String, Value> {
     out
 }
 
-fn body_schema(body: Body) -> Option<Value> {
-    match body {
-        Body::One(name) => {
-            Some(json!({"$ref": format!("#/definitions/{}", definition_name(name))}))
-        }
-        Body::Many(name) => Some(
-            json!({"type": "array", "items": {"$ref": format!("#/definitions/{}", definition_name(name))}}),
-        ),
+/// The schema of a body, tracing its type into `tracer`.
+fn body_schema(body: Body, tracer: &mut Tracer) -> Result<Option<Value>, String> {
+    Ok(match body {
+        Body::One(ty) => Some(schema(&ty.trace(tracer)?)),
+        Body::Many(ty) => Some(schema(&Format::Seq(Box::new(ty.trace(tracer)?)))),
         Body::Raw(_) => Some(json!({"type": "string", "format": "binary"})),
         Body::None | Body::Stream => None,
-    }
+    })
 }
 
 /// Builds the document (the server builds it once at start-up).
 pub fn document() -> Result<Value, String> {
-    let registry = registry()?;
+    let mut tracer = tracer();
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
-    for r in ROUTES {
+    for r in routes() {
         let mut parameters = Vec::new();
         for seg in r.path.split('/') {
             if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
@@ -659,30 +119,35 @@ pub fn document() -> Result<Value, String> {
             }
         }
         for q in r.query {
-            let ty = match *q {
-                "after" | "limit" | "offset" => "integer",
-                "include_deleted" | "follow" => "boolean",
-                _ => "string",
-            };
-            parameters.push(json!({"name": q, "in": "query", "required": false, "type": ty}));
+            parameters.push(
+                json!({"name": q.name(), "in": "query", "required": false, "type": q.json_type()}),
+            );
         }
+        let method = r.method.as_str();
         let mut op = Map::new();
         op.insert("summary".into(), json!(r.summary));
+        if !r.note.is_empty() {
+            op.insert("description".into(), json!(r.note));
+        }
         op.insert(
             "operationId".into(),
             json!(format!(
-                "{}{}",
-                r.method,
+                "{method}{}",
                 r.path.replace(['/', '{', '}', '-', '.'], "_")
             )),
         );
+        let request = body_schema(r.request, &mut tracer)?;
         match r.request {
             Body::One(_) | Body::Many(_) => {
-                parameters.push(json!({"name": "request", "in": "body", "required": true, "schema": body_schema(r.request)}));
+                parameters.push(
+                    json!({"name": "request", "in": "body", "required": true, "schema": request}),
+                );
                 op.insert("consumes".into(), json!(["application/json"]));
             }
             Body::Raw(content_type) => {
-                parameters.push(json!({"name": "file", "in": "body", "required": true, "schema": body_schema(r.request)}));
+                parameters.push(
+                    json!({"name": "file", "in": "body", "required": true, "schema": request}),
+                );
                 op.insert("consumes".into(), json!([content_type]));
             }
             Body::None | Body::Stream => {}
@@ -695,7 +160,7 @@ pub fn document() -> Result<Value, String> {
         };
         op.insert("produces".into(), json!([produces]));
         let mut ok = json!({"description": "success"});
-        if let Some(s) = body_schema(r.response) {
+        if let Some(s) = body_schema(r.response, &mut tracer)? {
             ok["schema"] = s;
         }
         op.insert(
@@ -711,7 +176,7 @@ pub fn document() -> Result<Value, String> {
         paths
             .entry(format!("/api/v2{}", r.path))
             .or_default()
-            .insert(r.method.to_owned(), Value::Object(op));
+            .insert(method.to_owned(), Value::Object(op));
     }
     Ok(json!({
         "swagger": "2.0",
@@ -725,6 +190,6 @@ pub fn document() -> Result<Value, String> {
             "CoderSessionToken": {"type": "apiKey", "in": "header", "name": "Coder-Session-Token"}
         },
         "paths": paths,
-        "definitions": definitions(&registry),
+        "definitions": definitions(&tracer.registry().map_err(|e| e.to_string())?),
     }))
 }

@@ -1,6 +1,7 @@
-//! The served OpenAPI document: every listed operation is routed, and every object schema
-//! Coder also has matches Coder's swagger (`shared/spec/coder-swagger.json`): same property
-//! names (or a declared addition) and the same JSON types.
+//! The served OpenAPI document: every listed operation is routed and documented as the route
+//! registry declares it, and every object schema Coder also has matches Coder's swagger
+//! (`shared/spec/coder-swagger.json`): same property names (or a declared addition) and the
+//! same JSON types.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,8 +10,9 @@ mod common;
 use std::path::PathBuf;
 
 use coder_core::model::contract::{ADDITIONS, Addition};
+use coder_server::api::routes::{Body, routes};
 use common::{Db, TestServer};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn coder_swagger() -> Value {
     let path = std::env::var_os("CODER_SWAGGER")
@@ -123,9 +125,9 @@ async fn every_documented_operation_is_routed() {
             .values()
             .map(|p| p.as_object().unwrap().len())
             .sum::<usize>(),
-        coder_server::openapi::ROUTES.len()
+        routes().count()
     );
-    for r in coder_server::openapi::ROUTES {
+    for r in routes() {
         let path = r
             .path
             .split('/')
@@ -138,7 +140,8 @@ async fn every_documented_operation_is_routed() {
             })
             .collect::<Vec<_>>()
             .join("/");
-        let method = reqwest::Method::from_bytes(r.method.to_uppercase().as_bytes()).unwrap();
+        let method =
+            reqwest::Method::from_bytes(r.method.as_str().to_uppercase().as_bytes()).unwrap();
         let resp = s
             .client
             .request(method, s.api(&path))
@@ -151,8 +154,66 @@ async fn every_documented_operation_is_routed() {
         assert!(
             status != 405 && !body.contains("Route not found."),
             "{} {}: {status} {body}",
-            r.method,
+            r.method.as_str(),
             r.path
         );
+    }
+}
+
+/// The schema the document should give a declared body: a definition named after the Rust
+/// type (the name the README shows), or an array of one.
+fn declared_schema(body: Body) -> Value {
+    let reference = |name: &str| json!({"$ref": format!("#/definitions/codersdk.{name}")});
+    match body {
+        Body::One(ty) => reference(ty.name()),
+        Body::Many(ty) => json!({"type": "array", "items": reference(ty.name())}),
+        Body::Raw(_) => json!({"type": "string", "format": "binary"}),
+        Body::None | Body::Stream => Value::Null,
+    }
+}
+
+#[test]
+fn every_operation_is_documented_as_the_registry_declares_it() {
+    let doc = coder_server::openapi::document().unwrap();
+    for r in routes() {
+        let what = format!("{} {}", r.method.as_str(), r.path);
+        let op = &doc["paths"][format!("/api/v2{}", r.path)][r.method.as_str()];
+        assert_eq!(op["summary"], r.summary, "{what}");
+        let responses: Vec<&String> = op["responses"].as_object().unwrap().keys().collect();
+        assert_eq!(responses, [&r.status.to_string(), "default"], "{what}");
+        let ok = &op["responses"][r.status.to_string()];
+        assert_eq!(
+            ok["schema"],
+            declared_schema(r.response),
+            "{what}: response"
+        );
+        let parameters = op["parameters"].as_array().unwrap();
+        let body = parameters.iter().find(|p| p["in"] == "body");
+        assert_eq!(
+            body.map_or(Value::Null, |p| p["schema"].clone()),
+            declared_schema(r.request),
+            "{what}: request"
+        );
+        let query: Vec<(&str, &str)> = parameters
+            .iter()
+            .filter(|p| p["in"] == "query")
+            .map(|p| (p["name"].as_str().unwrap(), p["type"].as_str().unwrap()))
+            .collect();
+        let declared: Vec<(&str, &str)> =
+            r.query.iter().map(|q| (q.name(), q.json_type())).collect();
+        assert_eq!(query, declared, "{what}: query");
+        assert_eq!(op.get("security").is_some(), r.auth, "{what}: security");
+        for schema in [
+            &ok["schema"],
+            &body.map_or(Value::Null, |p| p["schema"].clone()),
+        ] {
+            let reference = schema["$ref"].as_str().or(schema["items"]["$ref"].as_str());
+            if let Some(name) = reference.and_then(|r| r.strip_prefix("#/definitions/")) {
+                assert!(
+                    doc["definitions"][name].is_object(),
+                    "{what}: {name} is not defined"
+                );
+            }
+        }
     }
 }

@@ -1,9 +1,11 @@
 //! The HTTP API: Coder's `/api/v2` routes, request extractors with Coder-shaped errors, and
-//! the response middleware every route shares.
+//! the response middleware every route shares. The routes themselves are declared once, in
+//! [`routes`]; [`router`] is built from that registry.
 
 mod files;
 mod logs;
 mod orgs;
+pub mod routes;
 mod templates;
 mod users;
 mod watch;
@@ -16,13 +18,14 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
-use axum::routing::{get, patch, post, put};
+use axum::routing::get;
 use coder_core::model::{BuildInfoResponse, Response};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::state::AppState;
+use routes::BodyLimit;
 
 /// This server's version, as `buildinfo` and the `X-Coder-Build-Version` header report it.
 pub const VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"), "+coder-rs");
@@ -115,115 +118,28 @@ async fn version_header(req: Request, next: axum::middleware::Next) -> HttpRespo
     resp
 }
 
-/// Every route of the API.
+/// Every route of the API, from the registry in [`routes`].
 pub fn router(state: AppState) -> Router {
+    let file_limit = state.config.max_file_size;
     let json_limit = state.config.max_json_body;
-    let api = Router::new()
-        .route("/", get(root))
-        .route("/buildinfo", get(buildinfo))
-        .route("/openapi.json", get(openapi))
-        // users and auth
-        .route(
-            "/users/first",
-            get(users::first_exists).post(users::create_first),
-        )
-        .route(
-            "/users/login",
-            post(users::login).layer(DefaultBodyLimit::max(MAX_LOGIN_BODY)),
-        )
-        .route("/users/logout", post(users::logout))
-        .route("/users", get(users::list).post(users::create))
-        .route("/users/{user}", get(users::get))
-        .route("/users/{user}/keys", post(users::create_session_key))
-        .route(
-            "/users/{user}/keys/tokens",
-            get(users::list_tokens).post(users::create_token),
-        )
-        .route(
-            "/users/{user}/keys/{keyid}",
-            get(users::get_key).delete(users::delete_key),
-        )
-        .route("/users/{user}/organizations", get(orgs::user_orgs))
-        // organizations
-        .route("/organizations", get(orgs::list))
-        .route("/organizations/{org}", get(orgs::get))
-        .route("/organizations/{org}/members", get(orgs::members))
-        .route(
-            "/organizations/{org}/templateversions",
-            post(templates::create_version),
-        )
-        .route(
-            "/organizations/{org}/templates",
-            get(templates::list_org).post(templates::create),
-        )
-        .route(
-            "/organizations/{org}/templates/{name}",
-            get(templates::get_by_name),
-        )
-        // files
-        // Streamed and capped by the handler itself (`Config::max_file_size`).
-        .route("/files", post(files::upload))
-        .route("/files/{id}", get(files::download))
-        // template versions and templates
-        .route("/templateversions/{id}", get(templates::get_version))
-        .route(
-            "/templateversions/{id}/cancel",
-            patch(templates::cancel_version),
-        )
-        .route("/templateversions/{id}/logs", get(logs::version_logs))
-        .route(
-            "/templateversions/{id}/resources",
-            get(templates::version_resources),
-        )
-        .route(
-            "/templateversions/{id}/rich-parameters",
-            get(templates::version_parameters),
-        )
-        .route("/templates", get(templates::list))
-        .route(
-            "/templates/{id}",
-            get(templates::get)
-                .patch(templates::update)
-                .delete(templates::delete),
-        )
-        .route(
-            "/templates/{id}/versions",
-            get(templates::list_versions).patch(templates::set_active_version),
-        )
-        .route(
-            "/templates/{id}/versions/{name}",
-            get(templates::version_by_name),
-        )
-        // workspaces and builds
-        .route("/users/{user}/workspaces", post(workspaces::create))
-        .route(
-            "/users/{user}/workspace/{name}",
-            get(workspaces::get_by_name),
-        )
-        .route("/workspaces", get(workspaces::list))
-        .route("/workspaces/{id}", get(workspaces::get))
-        .route(
-            "/workspaces/{id}/builds",
-            get(workspaces::list_builds).post(workspaces::create_build),
-        )
-        .route("/workspaces/{id}/ttl", put(workspaces::put_ttl))
-        .route("/workspaces/{id}/autostart", put(workspaces::put_autostart))
-        .route("/workspaces/{id}/extend", put(workspaces::put_extend))
-        .route("/workspaces/{id}/watch", get(watch::sse))
-        .route("/workspaces/{id}/watch-ws", get(watch::ws))
-        .route("/workspacebuilds/{id}", get(workspaces::get_build))
-        .route(
-            "/workspacebuilds/{id}/cancel",
-            patch(workspaces::cancel_build),
-        )
-        .route("/workspacebuilds/{id}/logs", get(logs::build_logs))
-        .route(
-            "/workspacebuilds/{id}/parameters",
-            get(workspaces::build_parameters),
-        )
+    let api = routes::routes()
+        .fold(Router::new(), |api, route| {
+            let method_router = match route.body_limit {
+                BodyLimit::Json => route.method_router(),
+                BodyLimit::Upload => route
+                    .method_router()
+                    .layer(DefaultBodyLimit::max(file_limit)),
+                BodyLimit::Login => route
+                    .method_router()
+                    .layer(DefaultBodyLimit::max(MAX_LOGIN_BODY)),
+            };
+            // Routes on one path merge into one method router.
+            api.route(route.path, method_router)
+        })
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(json_limit));
     Router::new()
+        // Coder answers `GET /api/v2/` like `GET /api/v2`.
         .route("/api/v2/", get(root))
         .nest("/api/v2", api)
         .fallback(not_found)
