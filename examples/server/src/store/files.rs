@@ -1,15 +1,14 @@
 //! Uploaded files (template archives), deduplicated per uploader by SHA-256.
 
 use coder_core::model::Timestamp;
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::Store;
-use super::rows::{RowExt, ts};
+use super::db::{execute, fetch, fetch_scalar};
 use crate::error::Result;
 
 /// A stored file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FileRow {
     /// Id (what Coder's API calls `hash`).
     pub id: Uuid,
@@ -25,19 +24,6 @@ pub struct FileRow {
     pub created_at: Timestamp,
 }
 
-impl FileRow {
-    fn from_row(r: &AnyRow) -> Result<Self> {
-        Ok(Self {
-            id: r.uuid("id")?,
-            hash: r.text("hash")?,
-            created_by: r.uuid("created_by")?,
-            mimetype: r.text("mimetype")?,
-            data: r.bytes("data")?,
-            created_at: r.time("created_at")?,
-        })
-    }
-}
-
 impl Store {
     /// Stores `file` unless the same uploader already stored the same content; returns the
     /// id to use and whether it was newly created.
@@ -45,17 +31,16 @@ impl Store {
         if let Some(id) = self.file_id_by_hash(&file.hash, file.created_by).await? {
             return Ok((id, false));
         }
-        let inserted = sqlx::query(
+        let inserted = execute!(
+            self.pool,
             "INSERT INTO files (id, hash, created_by, mimetype, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(file.id.to_string())
-        .bind(&file.hash)
-        .bind(file.created_by.to_string())
-        .bind(&file.mimetype)
-        .bind(file.data.clone())
-        .bind(ts(file.created_at))
-        .execute(&self.pool)
-        .await;
+            file.id,
+            &file.hash,
+            file.created_by,
+            &file.mimetype,
+            &file.data,
+            file.created_at
+        );
         match inserted {
             Ok(_) => Ok((file.id, true)),
             // A concurrent identical upload won the race: answer with its id.
@@ -71,20 +56,22 @@ impl Store {
     }
 
     async fn file_id_by_hash(&self, hash: &str, created_by: Uuid) -> Result<Option<Uuid>> {
-        let r = sqlx::query("SELECT id FROM files WHERE hash = $1 AND created_by = $2")
-            .bind(hash)
-            .bind(created_by.to_string())
-            .fetch_optional(&self.read)
-            .await?;
-        r.map(|r| r.uuid("id")).transpose()
+        Ok(fetch_scalar!(
+            self.read,
+            fetch_optional,
+            "SELECT id FROM files WHERE hash = $1 AND created_by = $2",
+            hash,
+            created_by
+        )?)
     }
 
     /// A file by id.
     pub async fn file(&self, id: Uuid) -> Result<Option<FileRow>> {
-        let r = sqlx::query("SELECT * FROM files WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await?;
-        r.as_ref().map(FileRow::from_row).transpose()
+        Ok(fetch!(
+            self.read,
+            fetch_optional,
+            "SELECT * FROM files WHERE id = $1",
+            id
+        )?)
     }
 }
