@@ -137,6 +137,7 @@ pub struct ClientBuilder {
     request_timeout: Duration,
     user_agent: String,
     extra_roots: Vec<Vec<u8>>,
+    headers: Vec<(String, String)>,
 }
 
 impl ClientBuilder {
@@ -150,6 +151,7 @@ impl ClientBuilder {
             request_timeout: REQUEST_TIMEOUT,
             user_agent: format!("coder-rs/{}", env!("CARGO_PKG_VERSION")),
             extra_roots: Vec::new(),
+            headers: Vec::new(),
         }
     }
 
@@ -177,6 +179,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends this header on every request and websocket handshake (Coder's `--header`, e.g.
+    /// for a proxy in front of the deployment). Checked by [`ClientBuilder::build`].
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
     /// Also trusts this DER-encoded root certificate (a private CA).
     pub fn add_root_certificate(mut self, der: Vec<u8>) -> Self {
         self.extra_roots.push(der);
@@ -196,6 +205,15 @@ impl ClientBuilder {
                 self.url
             )));
         }
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (name, value) in &self.headers {
+            let bad =
+                |e: &dyn std::fmt::Display| Error::InvalidInput(format!("header {name:?}: {e}"));
+            let name =
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|e| bad(&e))?;
+            let value = reqwest::header::HeaderValue::from_str(value).map_err(|e| bad(&e))?;
+            headers.append(name, value);
+        }
         let tls = client_config(&self.extra_roots)?;
         let origin = base.origin();
         let redirects = reqwest::redirect::Policy::custom(move |attempt| {
@@ -210,6 +228,7 @@ impl ClientBuilder {
                 .use_preconfigured_tls((*tls).clone())
                 .connect_timeout(self.connect_timeout)
                 .user_agent(self.user_agent.clone())
+                .default_headers(headers.clone())
         };
         let client = common(reqwest::Client::builder())
             .timeout(self.request_timeout)
@@ -229,6 +248,7 @@ impl ClientBuilder {
                 stream_client,
                 tls,
                 user_agent: self.user_agent,
+                headers,
             }),
         })
     }

@@ -25,6 +25,8 @@ pub(crate) struct Http {
     pub(crate) stream_client: reqwest::Client,
     pub(crate) tls: Arc<rustls::ClientConfig>,
     pub(crate) user_agent: String,
+    /// Extra headers for every request (REST clients have them as defaults already).
+    pub(crate) headers: header::HeaderMap,
 }
 
 /// What a request carries besides its method and path.

@@ -9,14 +9,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod support;
+
 use coder_client::{Client, Error};
 use coder_core::model::{
-    CreateFirstUserRequest, CreateTemplateRequest, CreateTemplateVersionRequest,
-    CreateTokenRequest, CreateWorkspaceRequest, ProvisionerJobStatus, ProvisionerStorageMethod,
-    ProvisionerType, Template, UpdateTemplateMeta, WorkspaceBuildParameter, WorkspaceStatus,
-    WorkspaceTransition,
+    CreateFirstUserRequest, CreateTokenRequest, CreateWorkspaceRequest, UpdateTemplateMeta,
+    WorkspaceBuildParameter, WorkspaceStatus, WorkspaceTransition,
 };
 use futures_util::StreamExt;
+use support::{example_template, push, tar_of};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -71,16 +72,6 @@ async fn owner(server: &Server) -> Client {
     client
 }
 
-fn tar_of(dir: &Path) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    builder.append_dir_all(".", dir).unwrap();
-    builder.into_inner().unwrap()
-}
-
-fn example_template() -> Vec<u8> {
-    tar_of(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/templates/local"))
-}
-
 /// A template whose process ignores SIGTERM: stopping it takes the server's grace period.
 fn stubborn_template(grace_dir: &Path) -> Vec<u8> {
     std::fs::write(
@@ -89,50 +80,6 @@ fn stubborn_template(grace_dir: &Path) -> Vec<u8> {
     )
     .unwrap();
     tar_of(grace_dir)
-}
-
-/// Uploads `tar`, imports it (following the import logs to the end) and makes a template.
-async fn push(client: &Client, name: &str, tar: Vec<u8>) -> Template {
-    let file = client.files().upload(tar).await.unwrap();
-    let version = client
-        .template_versions()
-        .create(
-            "default",
-            &CreateTemplateVersionRequest {
-                storage_method: ProvisionerStorageMethod::File,
-                file_id: file.hash,
-                provisioner: ProvisionerType::Process,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let mut logs = client
-        .template_versions()
-        .follow_logs(version.id, None)
-        .unwrap();
-    let mut ids = Vec::new();
-    while let Some(line) = logs.next().await {
-        ids.push(line.unwrap().id);
-    }
-    assert!(
-        !ids.is_empty() && ids.windows(2).all(|w| w[0] < w[1]),
-        "{ids:?}"
-    );
-    let version = client.template_versions().get(version.id).await.unwrap();
-    assert_eq!(version.job.status, ProvisionerJobStatus::Succeeded);
-    client
-        .templates()
-        .create(
-            "default",
-            &CreateTemplateRequest {
-                name: name.into(),
-                template_version_id: version.id,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
 }
 
 async fn wait_for(client: &Client, workspace: Uuid, status: WorkspaceStatus) {

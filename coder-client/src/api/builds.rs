@@ -86,6 +86,40 @@ impl Builds<'_> {
         self.client.http.get(&path, &logs_query(after, false)).await
     }
 
+    /// Waits for the build's job to end and returns the build as it ended (its `job.status`
+    /// is `succeeded`, `failed` or `canceled`). Follows the logs to their end, handing each
+    /// line to `on_log` (pass `|_| {}` to ignore them), then reads the final state, polling
+    /// briefly if the server has not recorded it yet; survives dropped connections as the
+    /// log stream does.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: coder_client::Client, workspace: uuid::Uuid) -> coder_client::Result<()> {
+    /// use coder_client::model::{ProvisionerJobStatus, WorkspaceTransition};
+    /// let build = client.builds().transition(workspace, WorkspaceTransition::Start).await?;
+    /// let done = client.builds().wait(build.id, |line| println!("{}", line.output)).await?;
+    /// assert_eq!(done.job.status, ProvisionerJobStatus::Succeeded, "{}", done.job.error);
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait(
+        &self,
+        build: Uuid,
+        mut on_log: impl FnMut(&ProvisionerJobLog),
+    ) -> Result<WorkspaceBuild> {
+        let mut logs = self.follow_logs(build, None)?;
+        while let Some(line) = futures_util::StreamExt::next(&mut logs).await {
+            on_log(&line?);
+        }
+        let mut delay = std::time::Duration::from_millis(50);
+        loop {
+            let current = self.get(build).await?;
+            if current.job.status.is_terminal() {
+                return Ok(current);
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(std::time::Duration::from_secs(1));
+        }
+    }
+
     /// The build's logs, live until the job ends; reconnects and resumes without loss or
     /// duplicates.
     pub fn follow_logs(&self, build: Uuid, after: Option<i64>) -> Result<LogStream> {

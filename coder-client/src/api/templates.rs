@@ -93,6 +93,12 @@ impl Templates<'_> {
             .await
     }
 
+    /// One version of the template, by its name.
+    pub async fn version_by_name(&self, id: Uuid, name: &str) -> Result<TemplateVersion> {
+        let path = format!("/api/v2/templates/{id}/versions/{}", super::segment(name)?);
+        self.client.http.get(&path, &[]).await
+    }
+
     /// Makes `version` the one new workspaces use (its import must have succeeded).
     pub async fn set_active_version(&self, id: Uuid, version: Uuid) -> Result<Response> {
         let path = format!("/api/v2/templates/{id}/versions");

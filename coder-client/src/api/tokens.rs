@@ -34,6 +34,13 @@ impl Tokens<'_> {
         self.client.http.write(Method::POST, &path, request).await
     }
 
+    /// Mints a new session key for the user (what `coder login --token` does, so that
+    /// logging out later revokes the session and not the token it came from).
+    pub async fn create_session_key(&self, user: &str) -> Result<GenerateAPIKeyResponse> {
+        let path = format!("/api/v2/users/{}/keys", segment(user)?);
+        self.client.http.write(Method::POST, &path, &()).await
+    }
+
     /// The user's tokens (metadata only).
     pub async fn list(&self, user: &str) -> Result<Vec<APIKey>> {
         let path = format!("/api/v2/users/{}/keys/tokens", segment(user)?);

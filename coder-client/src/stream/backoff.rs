@@ -24,6 +24,11 @@ impl Backoff {
             .unwrap_or(Duration::from_secs(1))
     }
 
+    /// Failures since the last reset.
+    pub(crate) fn failures(&self) -> u32 {
+        self.failures
+    }
+
     /// A connection worked: start again from the first delay.
     pub(crate) fn reset(&mut self) {
         self.failures = 0;

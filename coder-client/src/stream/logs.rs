@@ -6,7 +6,7 @@ use std::sync::Arc;
 use coder_core::model::ProvisionerJobLog;
 use tokio::sync::mpsc;
 
-use super::reconnect::{Ended, Source};
+use super::reconnect::{Ended, Link, Source};
 use super::subscription::Live;
 use super::websocket::{decode, relay};
 use crate::http::Http;
@@ -46,10 +46,14 @@ struct FollowLogs {
 impl Source for FollowLogs {
     type Item = ProvisionerJobLog;
 
-    async fn run(&mut self, tx: &mpsc::Sender<Result<ProvisionerJobLog, Error>>) -> Ended {
+    async fn run(
+        &mut self,
+        tx: &mpsc::Sender<Result<ProvisionerJobLog, Error>>,
+        link: &Link,
+    ) -> Ended {
         let query = logs_query(self.after, true);
         let (http, path, after) = (&self.http, &self.path, &mut self.after);
-        relay(http, path, &query, tx, true, |text| {
+        relay(http, path, &query, tx, link, true, |text| {
             match decode::<ProvisionerJobLog>(http, path, text) {
                 // Replayed by the server after a resume: already delivered.
                 Ok(log) if after.is_some_and(|a| log.id <= a) => None,

@@ -10,6 +10,7 @@ mod watch;
 mod websocket;
 
 pub use logs::LogStream;
+pub use reconnect::Connection;
 pub use subscription::Subscription;
 pub use watch::WorkspaceStream;
 

@@ -38,6 +38,7 @@ impl Drop for Subscription {
 pub struct Live<T> {
     rx: tokio::sync::mpsc::Receiver<crate::Result<T>>,
     subscription: Subscription,
+    connection: tokio::sync::watch::Receiver<super::Connection>,
 }
 
 impl<T: Send + 'static> Live<T> {
@@ -47,15 +48,23 @@ impl<T: Send + 'static> Live<T> {
             .map_err(|_| crate::Error::InvalidInput("streams need a tokio runtime".into()))?;
         // Bounded: a slow consumer slows the reader instead of buffering without limit.
         let (tx, rx) = tokio::sync::mpsc::channel(256);
-        let task = runtime.spawn(super::reconnect::run_with_reconnect(source, tx));
+        let (link, connection) = super::reconnect::Link::new();
+        let task = runtime.spawn(super::reconnect::run_with_reconnect(source, tx, link));
         Ok(Self {
             rx,
             subscription: Subscription::new(task),
+            connection,
         })
     }
 }
 
 impl<T> Live<T> {
+    /// The stream's connection state, updated as it connects, drops and reconnects (for a UI
+    /// to say so while the server is away).
+    pub fn connection(&self) -> tokio::sync::watch::Receiver<super::Connection> {
+        self.connection.clone()
+    }
+
     /// The handle that stops the stream.
     pub fn subscription(&mut self) -> &mut Subscription {
         &mut self.subscription

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::reconnect::{Ended, Source};
+use super::reconnect::{Ended, Link, Source};
 use super::subscription::Live;
 use super::websocket::{decode, relay};
 use crate::error::ApiError;
@@ -78,9 +78,9 @@ struct WatchWs {
 impl Source for WatchWs {
     type Item = Workspace;
 
-    async fn run(&mut self, tx: &mpsc::Sender<Result<Workspace, Error>>) -> Ended {
+    async fn run(&mut self, tx: &mpsc::Sender<Result<Workspace, Error>>, link: &Link) -> Ended {
         let (http, path) = (&self.http, self.path.as_str());
-        relay(http, path, &[], tx, false, |text| {
+        relay(http, path, &[], tx, link, false, |text| {
             match decode::<ServerSentEvent>(http, path, text) {
                 Ok(event) => interpret(http, path, &event.kind, &event.data.to_string()),
                 Err(e) => Some(Err(e)),
@@ -98,7 +98,7 @@ struct WatchSse {
 impl Source for WatchSse {
     type Item = Workspace;
 
-    async fn run(&mut self, tx: &mpsc::Sender<Result<Workspace, Error>>) -> Ended {
+    async fn run(&mut self, tx: &mpsc::Sender<Result<Workspace, Error>>, link: &Link) -> Ended {
         let Ok(url) = self.http.url(&self.path) else {
             return Ended::Refused(Error::InvalidInput(self.path.clone()));
         };
@@ -125,6 +125,7 @@ impl Source for WatchSse {
                 ApiError::from_body(status.as_u16(), "GET", url.as_str(), &content_type, &body);
             return Ended::Refused(Error::from_status(api));
         }
+        link.up();
         let mut body = response.bytes_stream();
         let mut parser = SseParser::default();
         let mut delivered = 0;

@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
-use super::reconnect::Ended;
+use super::reconnect::{Ended, Link};
 use crate::error::ApiError;
 use crate::http::{Http, SESSION_TOKEN_HEADER};
 use crate::{Error, Result};
@@ -50,6 +50,9 @@ pub(crate) async fn open(
     }
     if let Ok(agent) = HeaderValue::from_str(&http.user_agent) {
         request.headers_mut().insert("User-Agent", agent);
+    }
+    for (name, value) in &http.headers {
+        request.headers_mut().append(name.clone(), value.clone());
     }
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE))
@@ -108,6 +111,7 @@ pub(crate) async fn relay<T: Send>(
     path: &str,
     query: &[(&str, String)],
     tx: &mpsc::Sender<Result<T>>,
+    link: &Link,
     normal_close_finishes: bool,
     mut on_text: impl FnMut(&str) -> Option<Result<T>> + Send,
 ) -> Ended {
@@ -116,6 +120,7 @@ pub(crate) async fn relay<T: Send>(
         Err(OpenError::Refused(e)) => return Ended::Refused(e),
         Err(OpenError::Transient) => return Ended::Dropped { delivered: 0 },
     };
+    link.up();
     let mut delivered = 0;
     loop {
         let message = tokio::select! {

@@ -3,7 +3,46 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+/// The command line as `coder` parses it: the derived definition with Coder's grammar for
+/// boolean flags (see [`coder_booleans`]).
+pub(crate) fn command() -> clap::Command {
+    coder_booleans(Cli::command())
+}
+
+/// Coder's boolean flags also take a value: `--yes`, `--yes=true`,
+/// `--first-user-trial=false`, and in their environment variables any of true/false, 1/0,
+/// yes/no, on/off. Every plain switch of `cmd` and its subcommands becomes such a flag.
+fn coder_booleans(cmd: clap::Command) -> clap::Command {
+    let switches: Vec<clap::Id> = cmd
+        .get_arguments()
+        .filter(|a| matches!(a.get_action(), ArgAction::SetTrue))
+        .map(|a| a.get_id().clone())
+        .collect();
+    let mut cmd = cmd;
+    for id in switches {
+        cmd = cmd.mut_arg(id, |a| {
+            a.action(ArgAction::Set)
+                .num_args(0..=1)
+                .require_equals(true)
+                .default_value("false")
+                .default_missing_value("true")
+                .hide_default_value(true)
+                .value_name("true|false")
+                .value_parser(BoolishValueParser::new())
+        });
+    }
+    let subcommands: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    for name in subcommands {
+        cmd = cmd.mut_subcommand(name, coder_booleans);
+    }
+    cmd
+}
 
 /// Coder — self-hosted development environments, over this project's Rust SDK.
 #[derive(Debug, Parser)]
@@ -41,6 +80,25 @@ pub(crate) struct Global {
     /// Print only results and summaries: no build logs, no spinner.
     #[arg(short, long, global = true, env = "CODER_QUIET")]
     pub(crate) quiet: bool,
+    /// Additional HTTP headers added to all requests. Provide as key=value. Can be specified
+    /// multiple times.
+    #[arg(
+        long,
+        global = true,
+        env = "CODER_HEADER",
+        value_delimiter = ',',
+        value_name = "KEY=VALUE"
+    )]
+    pub(crate) header: Vec<String>,
+    /// An external command that outputs additional HTTP headers added to all requests. The
+    /// command must output each header as `key=value` on its own line.
+    #[arg(
+        long,
+        global = true,
+        env = "CODER_HEADER_COMMAND",
+        value_name = "COMMAND"
+    )]
+    pub(crate) header_command: Option<String>,
 }
 
 /// The subcommands.
@@ -51,7 +109,7 @@ pub(crate) enum Command {
     /// Unauthenticate your local session
     Logout(YesArgs),
     /// Fetch authenticated user info for Coder deployment
-    Whoami(OutputArgs),
+    Whoami(TableArgs),
     /// Manage personal access tokens
     #[command(subcommand)]
     Tokens(TokensCommand),
@@ -81,6 +139,8 @@ pub(crate) enum Command {
     Schedule(ScheduleCommand),
     /// Print the shell completion script for the detected or chosen shell.
     Completion(CompletionArgs),
+    /// Show coder version
+    Version(OutputArgs),
     /// Start a Coder server (the reference control plane; same flags as `coder-server`)
     Server(coder_server::cli::ServerArgs),
 }
@@ -119,6 +179,11 @@ pub(crate) struct LoginArgs {
     /// Specifies a username to use if creating the first user for the deployment.
     #[arg(long, env = "CODER_FIRST_USER_USERNAME")]
     pub(crate) first_user_username: Option<String>,
+    /// By default, the CLI will generate a new session token when logging in with --token.
+    /// This flag will instead use the provided token as the session token (and `coder
+    /// logout` then leaves it valid).
+    #[arg(long)]
+    pub(crate) use_token_as_session: bool,
 }
 
 /// `coder login token`.
@@ -156,6 +221,18 @@ pub(crate) struct OutputArgs {
     pub(crate) output: Option<OutputFormat>,
 }
 
+/// `-o/--output` and `-c/--column` of a table command.
+#[derive(Debug, Args)]
+pub(crate) struct TableArgs {
+    /// Output format.
+    #[arg(short, long, value_enum)]
+    pub(crate) output: Option<OutputFormat>,
+    /// Columns to display in table output (comma-separated or repeated; see the command's
+    /// help for the names).
+    #[arg(short, long = "column", value_delimiter = ',', value_name = "COLUMN")]
+    pub(crate) column: Vec<String>,
+}
+
 /// `coder tokens ...`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum TokensCommand {
@@ -163,7 +240,7 @@ pub(crate) enum TokensCommand {
     Create(TokensCreateArgs),
     /// List tokens
     #[command(alias = "ls")]
-    List(OutputArgs),
+    List(TableArgs),
     /// Delete a token
     #[command(alias = "rm", alias = "delete")]
     Remove(TokensRemoveArgs),
@@ -201,7 +278,7 @@ pub(crate) enum TemplatesCommand {
     Push(TemplatesPushArgs),
     /// List all the templates available for the organization
     #[command(alias = "ls")]
-    List(OutputArgs),
+    List(TableArgs),
     /// Manage different versions of the specified template
     #[command(subcommand)]
     Versions(VersionsCommand),
@@ -284,9 +361,9 @@ pub(crate) struct VersionsListArgs {
     /// Organization.
     #[command(flatten)]
     pub(crate) org: OrgArgs,
-    /// Output format.
+    /// Output format and columns.
     #[command(flatten)]
-    pub(crate) output: OutputArgs,
+    pub(crate) output: TableArgs,
 }
 
 /// `coder create`.
@@ -297,9 +374,36 @@ pub(crate) struct CreateArgs {
     /// Specify a template name.
     #[arg(short, long, env = "CODER_TEMPLATE_NAME")]
     pub(crate) template: Option<String>,
+    /// Specify a template version name.
+    #[arg(long, env = "CODER_TEMPLATE_VERSION")]
+    pub(crate) template_version: Option<String>,
     /// Rich parameter value in the format "name=value".
-    #[arg(long = "parameter", value_name = "NAME=VALUE")]
+    #[arg(
+        long = "parameter",
+        env = "CODER_RICH_PARAMETER",
+        value_delimiter = ',',
+        value_name = "NAME=VALUE"
+    )]
     pub(crate) parameters: Vec<String>,
+    /// Specify a file path with values for rich parameters defined in the template. The file
+    /// should be in YAML format, containing key-value pairs for the parameters.
+    #[arg(long, env = "CODER_RICH_PARAMETER_FILE", value_name = "FILE")]
+    pub(crate) rich_parameter_file: Option<PathBuf>,
+    /// Rich parameter default values in the format "name=value".
+    #[arg(
+        long = "parameter-default",
+        env = "CODER_RICH_PARAMETER_DEFAULT",
+        value_delimiter = ',',
+        value_name = "NAME=VALUE"
+    )]
+    pub(crate) parameter_defaults: Vec<String>,
+    /// Automatically accept parameter defaults when no value is provided.
+    #[arg(long, env = "CODER_WORKSPACE_USE_PARAMETER_DEFAULTS")]
+    pub(crate) use_parameter_defaults: bool,
+    /// Return immediately after creating the workspace. The build will run in the
+    /// background.
+    #[arg(long, env = "CODER_CREATE_NO_WAIT")]
+    pub(crate) no_wait: bool,
     /// Specify the workspace autostart schedule. Check coder schedule start --help for the
     /// syntax.
     #[arg(long, env = "CODER_WORKSPACE_START_AT")]
@@ -324,9 +428,9 @@ pub(crate) struct ListArgs {
     /// Search for a workspace with a query.
     #[arg(long, default_value = "owner:me")]
     pub(crate) search: String,
-    /// Output format.
+    /// Output format and columns.
     #[command(flatten)]
-    pub(crate) output: OutputArgs,
+    pub(crate) output: TableArgs,
 }
 
 /// `<workspace>`.
@@ -410,9 +514,9 @@ pub(crate) struct ScheduleShowArgs {
     /// Search for a workspace with a query.
     #[arg(long, default_value = "owner:me")]
     pub(crate) search: String,
-    /// Output format.
+    /// Output format and columns.
     #[command(flatten)]
-    pub(crate) output: OutputArgs,
+    pub(crate) output: TableArgs,
 }
 
 /// `coder schedule start <workspace> { <start-time> [day-of-week] [location] | manual }`.
@@ -457,18 +561,21 @@ pub(crate) struct CompletionArgs {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use clap::FromArgMatches;
 
     use super::*;
 
+    /// Parses as `coder` does: through [`command`], with Coder's boolean grammar.
     fn parse(args: &[&str]) -> Cli {
-        Cli::try_parse_from(std::iter::once("coder").chain(args.iter().copied()))
+        command()
+            .try_get_matches_from(std::iter::once("coder").chain(args.iter().copied()))
+            .and_then(|m| Cli::from_arg_matches(&m))
             .unwrap_or_else(|e| panic!("{args:?}: {e}"))
     }
 
     #[test]
     fn the_command_definition_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 
     #[test]

@@ -9,10 +9,15 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{CliError, Result};
 
+use coder_client::CliConfig;
+
 /// File holding the deployment URL.
-const URL_FILE: &str = "url";
+const URL_FILE: &str = CliConfig::URL_FILE;
 /// File holding the session token.
-const SESSION_FILE: &str = "session";
+const SESSION_FILE: &str = CliConfig::SESSION_FILE;
+/// Present when the stored session is a token the user gave (`login --use-token-as-session`):
+/// `logout` then leaves it valid on the server.
+const PROVIDED_FILE: &str = "session-provided";
 
 /// The config directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,17 +29,12 @@ impl ConfigDir {
     /// `explicit` (from `--global-config` or `$CODER_CONFIG_DIR`), else Coder's default,
     /// `coderv2` under the user's config directory.
     pub(crate) fn locate(explicit: Option<PathBuf>) -> Result<Self> {
-        let path = match explicit {
-            Some(path) => path,
-            None => dirs::config_dir()
-                .ok_or_else(|| {
-                    CliError::Usage(
-                        "cannot find the user's config directory; pass --global-config".into(),
-                    )
-                })?
-                .join("coderv2"),
-        };
-        Ok(Self { path })
+        let config = CliConfig::locate(explicit).map_err(|_| {
+            CliError::Usage("cannot find the user's config directory; pass --global-config".into())
+        })?;
+        Ok(Self {
+            path: config.dir().to_owned(),
+        })
     }
 
     /// The directory.
@@ -63,17 +63,36 @@ impl ConfigDir {
         self.write(SESSION_FILE, token)
     }
 
+    /// Records whether the stored session is a token the user gave rather than one the CLI
+    /// minted.
+    pub(crate) fn set_session_provided(&self, provided: bool) -> Result<()> {
+        if provided {
+            self.write(PROVIDED_FILE, "provided")
+        } else {
+            self.remove(PROVIDED_FILE)
+        }
+    }
+
+    /// Whether the stored session is a token the user gave.
+    pub(crate) fn session_provided(&self) -> bool {
+        self.path.join(PROVIDED_FILE).exists()
+    }
+
     /// Forgets the session token and URL, as `coder logout` does; missing files are fine.
     pub(crate) fn clear(&self) -> Result<()> {
-        for name in [SESSION_FILE, URL_FILE] {
-            let path = self.path.join(name);
-            match fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(CliError::io(path)(e)),
-            }
+        for name in [SESSION_FILE, URL_FILE, PROVIDED_FILE] {
+            self.remove(name)?;
         }
         Ok(())
+    }
+
+    fn remove(&self, name: &str) -> Result<()> {
+        let path = self.path.join(name);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(CliError::io(path)(e)),
+        }
     }
 
     fn read(&self, name: &str) -> Result<Option<String>> {
@@ -132,7 +151,7 @@ impl Session {
         dir: &ConfigDir,
     ) -> Result<Session> {
         let url = match url {
-            Some(url) => url.to_owned(),
+            Some(url) => normalize_url(url),
             None => dir.url()?.ok_or(CliError::NoUrl)?,
         };
         let token = match token {
@@ -143,11 +162,14 @@ impl Session {
     }
 }
 
-/// Adds `https://` to a URL typed without a scheme, as `coder login` does.
+/// Adds a scheme to a URL typed without one, as `coder login` does: `http://` for
+/// `localhost…`, `https://` for anything else.
 pub(crate) fn normalize_url(input: &str) -> String {
     let input = input.trim().trim_end_matches('/');
     if input.starts_with("http://") || input.starts_with("https://") {
         input.to_owned()
+    } else if input.starts_with("localhost") {
+        format!("http://{input}")
     } else {
         format!("https://{input}")
     }

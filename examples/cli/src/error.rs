@@ -46,6 +46,9 @@ pub(crate) enum CliError {
         /// The job's error.
         message: String,
     },
+    /// Ctrl-C while following a job: the job goes on on the server.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
     /// Reading or writing a local file failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -73,11 +76,25 @@ impl CliError {
         move |source| CliError::Io { path, source }
     }
 
-    /// The process exit code: 2 for usage mistakes (as clap), 1 for everything else.
+    /// The process exit code: 2 for usage mistakes (as clap), 130 after Ctrl-C (as a shell
+    /// reports SIGINT), 1 for everything else.
     pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             CliError::Usage(_) => ExitCode::from(2),
+            CliError::Interrupted(_) => ExitCode::from(130),
             _ => ExitCode::FAILURE,
+        }
+    }
+
+    /// Whether the server could not be reached (down, restarting, or its proxy answering
+    /// 502–504): worth retrying.
+    pub(crate) fn is_unreachable(&self) -> bool {
+        match self {
+            CliError::Api { source, .. } => match source {
+                coder_client::Error::Transport { .. } | coder_client::Error::Timeout { .. } => true,
+                other => other.api().is_some_and(|a| matches!(a.status, 502..=504)),
+            },
+            _ => false,
         }
     }
 
@@ -110,6 +127,12 @@ impl CliError {
             None => match source {
                 coder_client::Error::Transport { url, message, .. } => {
                     line.push_str(&format!("cannot reach {}: {message}", origin(url)));
+                    if url.starts_with("https://") && message.contains("InvalidContentType") {
+                        line.push_str(&format!(
+                            " (the server answered without TLS: use {})",
+                            origin(url).replacen("https://", "http://", 1)
+                        ));
+                    }
                 }
                 coder_client::Error::Timeout { url, .. } => {
                     line.push_str(&format!("{} did not answer in time", origin(url)));

@@ -36,6 +36,56 @@ pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// A column a table command offers: Coder's name for it, and its cell for one row.
+pub(crate) struct Column<'a, T> {
+    name: &'static str,
+    cell: Box<dyn Fn(&T) -> String + 'a>,
+}
+
+/// A column named `name` (Coder's spelling) whose cells `cell` renders.
+pub(crate) fn column<'a, T>(name: &'static str, cell: impl Fn(&T) -> String + 'a) -> Column<'a, T> {
+    Column {
+        name,
+        cell: Box::new(cell),
+    }
+}
+
+/// Renders `rows` in the columns chosen with `-c` (Coder's names, any case), or in
+/// `defaults` when none were chosen; an unknown name is a usage error listing the choices.
+pub(crate) fn select<T>(
+    rows: &[T],
+    columns: &[Column<'_, T>],
+    defaults: &[&str],
+    chosen: &[String],
+) -> Result<String> {
+    let wanted: Vec<&str> = if chosen.is_empty() {
+        defaults.to_vec()
+    } else {
+        chosen.iter().map(|c| c.trim()).collect()
+    };
+    let picked = wanted
+        .iter()
+        .map(|w| {
+            columns
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(w))
+                .ok_or_else(|| {
+                    let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+                    CliError::Usage(format!(
+                        "unknown column {w:?} for --column: choose from {}",
+                        names.join(", ")
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let headers: Vec<&str> = picked.iter().map(|c| c.name).collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| picked.iter().map(|c| (c.cell)(row)).collect())
+        .collect();
+    Ok(table(&headers, &cells))
+}
+
 /// Pretty JSON with a trailing newline: the stable `-o json` form.
 pub(crate) fn json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     serde_json::to_string_pretty(value)
@@ -95,6 +145,25 @@ mod tests {
     fn empty_trailing_cells_leave_no_trailing_spaces() {
         let rows = vec![vec!["a".to_owned(), String::new()]];
         assert_eq!(table(&["x", "yy"], &rows), "X  YY\na\n");
+    }
+
+    #[test]
+    fn columns_are_chosen_by_coders_names_in_any_case() {
+        let rows = [(1, "a"), (2, "b")];
+        let columns = [
+            column("id", |r: &(i32, &str)| r.0.to_string()),
+            column("name", |r: &(i32, &str)| r.1.to_owned()),
+        ];
+        let pick = |chosen: &[&str]| {
+            let chosen: Vec<String> = chosen.iter().map(|c| (*c).to_owned()).collect();
+            select(&rows, &columns, &["id", "name"], &chosen)
+        };
+        assert_eq!(pick(&[]).unwrap(), "ID  NAME\n1   a\n2   b\n");
+        assert_eq!(pick(&["NAME"]).unwrap(), "NAME\na\nb\n");
+        assert_eq!(
+            pick(&["name", "size"]).unwrap_err().to_string(),
+            "unknown column \"size\" for --column: choose from id, name"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use coder_core::model::{ProvisionerJobLog, Timestamp};
+use coder_core::model::{LogLevel, ProvisionerJobLog, Timestamp};
 
 /// Something to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,9 @@ pub(crate) struct StageTracker {
 
 impl StageTracker {
     /// The events one log line causes: closing the previous stage and opening a new one
-    /// when the stage changes, then the line's output (if any).
+    /// when the stage changes, then the line's output (if any). A stage whose successor
+    /// opens with an error (a failure reported in `Cleaning up`, a job its server abandoned)
+    /// did not end well: it closes with ✘.
     pub(crate) fn feed(&mut self, log: &ProvisionerJobLog) -> Vec<StageEvent> {
         let mut events = Vec::new();
         let changed = !log.stage.is_empty()
@@ -41,7 +43,8 @@ impl StageTracker {
                 .as_ref()
                 .is_none_or(|(stage, _)| *stage != log.stage);
         if changed {
-            events.extend(self.close(log.created_at, true));
+            let ok = log.log_level != LogLevel::Error;
+            events.extend(self.close(log.created_at, ok));
             self.current = Some((log.stage.clone(), log.created_at));
             events.push(StageEvent::Started(log.stage.clone()));
         }
@@ -121,6 +124,27 @@ mod tests {
         assert_eq!(
             t.finish("2026-01-01T00:00:05Z".parse().unwrap(), true),
             None
+        );
+    }
+
+    #[test]
+    fn a_stage_followed_by_an_error_did_not_end_well() {
+        let mut t = StageTracker::default();
+        t.feed(&log(
+            1,
+            "2026-01-01T00:00:00Z",
+            "Stopping workspace",
+            "SIGTERM",
+        ));
+        let mut abandoned = log(2, "2026-01-01T00:00:03Z", "Cleaning up", "server stopped");
+        abandoned.log_level = LogLevel::Error;
+        assert_eq!(
+            t.feed(&abandoned),
+            vec![
+                done("Stopping workspace", 3000, false),
+                StageEvent::Started("Cleaning up".into()),
+                StageEvent::Line("server stopped".into()),
+            ]
         );
     }
 }

@@ -6,10 +6,11 @@ use std::future::Future;
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use coder_client::stream::LogStream;
-use coder_core::model::{ProvisionerJob, ProvisionerJobStatus};
+use coder_client::stream::{Connection, LogStream};
+use coder_core::model::{ProvisionerJob, ProvisionerJobLog, ProvisionerJobStatus};
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::watch;
 
 use crate::duration::format_elapsed;
 use crate::error::{CliError, Result};
@@ -82,10 +83,14 @@ impl Ui {
 
     /// Shows a provisioner job live from its log stream until it ends, and returns the
     /// finished job. `fetch` reads the job (to learn its final state once the logs end).
+    /// While the server is away the view says so and keeps trying, so the last line is the
+    /// job's real outcome; Ctrl-C stops watching (the job goes on on the server) with
+    /// `on_interrupt` telling the user how to follow or stop it.
     pub(crate) async fn follow_job<F, Fut>(
         &self,
         logs: coder_client::Result<LogStream>,
         mut fetch: F,
+        on_interrupt: &str,
     ) -> Result<(ProvisionerJob, Duration)>
     where
         F: FnMut() -> Fut,
@@ -95,19 +100,56 @@ impl Ui {
         let view = JobView::new(*self);
         let mut tracker = StageTracker::default();
         let mut logs = logs.map_err(CliError::api("follow logs"))?;
-        while let Some(line) = logs.next().await {
-            let line = line.map_err(CliError::api("follow logs"))?;
-            for event in tracker.feed(&line) {
-                view.show(&event);
-            }
+        let interrupted = || {
+            view.clear();
+            CliError::Interrupted(on_interrupt.to_owned())
+        };
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        let mut notes = ConnectionNotes::default();
+        let drained = drain_logs(
+            &mut logs,
+            &mut notes,
+            |line| {
+                for event in tracker.feed(line) {
+                    view.show(&event);
+                }
+                Ok(())
+            },
+            |note| view.connection(self, Some(note)),
+        );
+        tokio::select! {
+            r = drained => r?,
+            _ = &mut ctrl_c => return Err(interrupted()),
         }
+        let mut failures = 0;
         let job = loop {
-            let job = fetch().await?;
-            if job.status.is_terminal() {
-                break job;
+            let wait = match fetch().await {
+                Ok(job) if job.status.is_terminal() => break job,
+                Ok(job) => {
+                    failures = 0;
+                    view.connection(self, notes.text(&Connection::Connected));
+                    view.waiting(&job.status);
+                    Duration::from_millis(250)
+                }
+                Err(e) if e.is_unreachable() => {
+                    failures += 1;
+                    let retry_in = coder_core::backoff::reconnect_delay(failures)
+                        .to_std()
+                        .unwrap_or(Duration::from_secs(1));
+                    let state = Connection::Reconnecting {
+                        attempt: failures,
+                        retry_in,
+                    };
+                    view.connection(self, notes.text(&state));
+                    retry_in
+                }
+                Err(e) => return Err(e),
+            };
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = &mut ctrl_c => return Err(interrupted()),
             }
-            view.waiting(&job.status);
-            tokio::time::sleep(Duration::from_millis(250)).await;
         };
         let ok = job.status == ProvisionerJobStatus::Succeeded;
         let end = job.completed_at.unwrap_or_else(chrono::Utc::now);
@@ -129,6 +171,64 @@ impl Ui {
     pub(crate) fn note(&self, line: &str) {
         if !self.quiet {
             eprintln!("{line}");
+        }
+    }
+}
+
+/// Feeds each line of `logs` to `on_line` and each connection note ([`ConnectionNotes`]) to
+/// `on_note` until the stream ends.
+pub(crate) async fn drain_logs(
+    logs: &mut LogStream,
+    notes: &mut ConnectionNotes,
+    mut on_line: impl FnMut(&ProvisionerJobLog) -> Result<()>,
+    mut on_note: impl FnMut(String),
+) -> Result<()> {
+    let mut connection = logs.connection();
+    loop {
+        tokio::select! {
+            line = logs.next() => {
+                let Some(line) = line else { return Ok(()) };
+                on_line(&line.map_err(CliError::api("follow logs"))?)?;
+            }
+            Ok(()) = connection.changed() => {
+                if let Some(note) = notes.changed(&mut connection) {
+                    on_note(note);
+                }
+            }
+        }
+    }
+}
+
+/// What to tell the user about a stream's connection: each loss (with the next retry) and
+/// the return after one; the first connection is not news.
+#[derive(Debug, Default)]
+pub(crate) struct ConnectionNotes {
+    lost: bool,
+}
+
+impl ConnectionNotes {
+    /// The note for the state `rx` just changed to, if it is news.
+    pub(crate) fn changed(&mut self, rx: &mut watch::Receiver<Connection>) -> Option<String> {
+        let state = rx.borrow_and_update().clone();
+        self.text(&state)
+    }
+
+    /// The note for `state`, if it is news.
+    pub(crate) fn text(&mut self, state: &Connection) -> Option<String> {
+        match state {
+            Connection::Connecting => None,
+            Connection::Connected if !self.lost => None,
+            Connection::Connected => {
+                self.lost = false;
+                Some("--- connection to the server is back".to_owned())
+            }
+            Connection::Reconnecting { attempt, retry_in } => {
+                self.lost = true;
+                Some(format!(
+                    "--- lost connection to the server, retrying in {} (attempt {attempt})",
+                    format_elapsed(*retry_in)
+                ))
+            }
         }
     }
 }
@@ -183,6 +283,19 @@ impl JobView {
         match self {
             JobView::Spinner(bar) => bar.println(line),
             JobView::Plain => println!("{line}"),
+            JobView::Quiet => {}
+        }
+    }
+
+    /// Shows a connection note ([`ConnectionNotes`]), if there is one.
+    fn connection(&self, ui: &Ui, note: Option<String>) {
+        let Some(text) = note else { return };
+        match self {
+            JobView::Spinner(bar) => {
+                bar.set_message(text.trim_start_matches("--- ").to_owned());
+                bar.println(text);
+            }
+            JobView::Plain => ui.note(&text),
             JobView::Quiet => {}
         }
     }

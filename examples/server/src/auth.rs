@@ -1,14 +1,7 @@
-//! Authentication: API keys (`<id>-<secret>`, only a SHA-256 of the secret stored), argon2
-//! password hashes, the request extractor that finds the session token where Coder looks for
-//! it, and failed-login rate limiting.
+//! Authentication: API keys (`<id>-<secret>`, only a SHA-256 of the secret stored), the key
+//! login attempts are counted under, and the request extractor that finds the session token
+//! where Coder looks for it. Password hashing lives in [`crate::passwords`].
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-use argon2::Argon2;
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::Utc;
@@ -47,32 +40,10 @@ pub fn hash_secret(secret: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Hashes a password with argon2id (on a blocking thread: it is deliberately slow).
-pub async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(format!("hashing password: {e}")))
-    })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))?
-}
-
-/// Whether `password` matches the stored argon2 hash.
-pub async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
+/// The key login attempts are counted under: the SHA-256 hex of the lowercased email, so the
+/// store never holds the (possibly huge, possibly mistyped-password) text a client sent.
+pub fn login_attempt_key(email: &str) -> String {
+    hash_secret(&email.to_lowercase())
 }
 
 /// The session token of a request, looked up where Coder looks, in Coder's order: cookie,
@@ -183,63 +154,4 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Session> {
         user,
         key_id: key.id,
     })
-}
-
-/// Counts failed logins per email; after `max` failures within `window` further attempts
-/// are refused until the window passes.
-#[derive(Debug)]
-pub struct LoginLimiter {
-    max: u32,
-    window: Duration,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl LoginLimiter {
-    /// A limiter allowing `max` failures per `window`.
-    pub fn new(max: u32, window: Duration) -> Self {
-        Self {
-            max,
-            window,
-            failures: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// `Err(429)` when `email` has used up its failures.
-    pub fn check(&self, email: &str) -> Result<()> {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let key = email.to_lowercase();
-        match map.get(&key) {
-            Some((_, since)) if since.elapsed() >= self.window => {
-                map.remove(&key);
-                Ok(())
-            }
-            Some((n, since)) if *n >= self.max => {
-                let wait = self.window.saturating_sub(since.elapsed()).as_secs() + 1;
-                Err(Error::TooManyRequests(format!(
-                    "Too many failed login attempts. Try again in {wait} seconds."
-                )))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Records a failure.
-    pub fn failed(&self, email: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        // Bound the memory a stream of made-up emails can take: forget finished windows.
-        if map.len() >= 10_000 {
-            let window = self.window;
-            map.retain(|_, (_, since)| since.elapsed() < window);
-        }
-        let entry = map
-            .entry(email.to_lowercase())
-            .or_insert((0, Instant::now()));
-        entry.0 += 1;
-    }
-
-    /// Forgets failures after a successful login.
-    pub fn succeeded(&self, email: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&email.to_lowercase());
-    }
 }

@@ -34,6 +34,14 @@ pub struct ServerArgs {
     /// Most bytes a template archive may unpack to (sparse files count at their full size).
     #[arg(long, env = "CODER_TEMPLATE_MAX_UNPACKED_SIZE", default_value_t = 1 << 30)]
     pub template_max_unpacked_size: u64,
+    /// Most client connections open at once (websocket streams included); more wait to be
+    /// accepted.
+    #[arg(long, env = "CODER_HTTP_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub http_max_connections: usize,
+    /// Time a client has to send a request's headers; also closes idle keep-alive
+    /// connections (e.g. `30s`, `1m`; `0s` disables it).
+    #[arg(long, env = "CODER_HTTP_READ_HEADER_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub http_read_header_timeout: std::time::Duration,
 }
 
 impl ServerArgs {
@@ -54,6 +62,8 @@ impl ServerArgs {
             max_files: self.template_max_files,
             max_unpacked_bytes: self.template_max_unpacked_size,
         };
+        config.http_max_connections = self.http_max_connections;
+        config.http_read_header_timeout = self.http_read_header_timeout;
         config
     }
 }
@@ -61,6 +71,7 @@ impl ServerArgs {
 /// Binds, prints the URL (first stdout line) and how to create the first user, then serves
 /// until SIGINT/SIGTERM. Needs a multi-threaded tokio runtime.
 pub async fn run(args: ServerArgs) -> ExitCode {
+    crate::connections::raise_open_file_limit();
     let config = args.config();
     let listener = match tokio::net::TcpListener::bind(&args.http_address).await {
         Ok(l) => l,
@@ -78,7 +89,7 @@ pub async fn run(args: ServerArgs) -> ExitCode {
     // (`| head -1`, a test harness) must not take the server down.
     let banner = format!(
         "Started HTTP listener at {url}\n\
-         View the Web UI: {access}\n\
+         Access URL (API under /api/v2): {access}\n\
          Create the first user: curl -X POST {access}/api/v2/users/first -H 'Content-Type: application/json' \
          -d '{{\"email\":\"admin@example.com\",\"username\":\"admin\",\"password\":\"<at least 8 characters>\"}}'\n\
          Or with the CLI: coder login {access}\n"
@@ -98,12 +109,56 @@ pub async fn run(args: ServerArgs) -> ExitCode {
     }
 }
 
-/// Logs to stderr, `warn` unless `RUST_LOG` says otherwise.
+/// Logs to stderr, `warn` unless `RUST_LOG` says otherwise; colored only on a terminal.
 pub fn init_tracing() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::ServerArgs;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    #[test]
+    fn connection_flags_set_the_config() {
+        let cli = Cli::try_parse_from([
+            "coder-server",
+            "--http-max-connections",
+            "7",
+            "--http-read-header-timeout",
+            "1m 30s",
+        ])
+        .unwrap();
+        let config = cli.server.config();
+        assert_eq!(config.http_max_connections, 7);
+        assert_eq!(
+            config.http_read_header_timeout,
+            std::time::Duration::from_secs(90)
+        );
+        let defaults = Cli::try_parse_from(["coder-server"])
+            .unwrap()
+            .server
+            .config();
+        assert_eq!(
+            (
+                defaults.http_max_connections,
+                defaults.http_read_header_timeout
+            ),
+            (4096, std::time::Duration::from_secs(30))
+        );
+    }
 }

@@ -19,13 +19,28 @@ pub struct Config {
     pub max_json_body: usize,
     /// How long a stopping workspace process gets between SIGTERM and SIGKILL.
     pub stop_timeout: Duration,
-    /// Failed logins allowed per email within [`Config::login_window`] before `429`.
+    /// Login attempts allowed per email within [`Config::login_window`]; later ones are
+    /// `429` without a password check. Each attempt counts before its password is verified;
+    /// a successful login resets the count. Replicas on one database share the count.
     pub max_failed_logins: u32,
-    /// The window for counting failed logins.
+    /// The window for counting login attempts.
     pub login_window: Duration,
+    /// Password hashes and verifications (argon2id) run at once, each on its own thread
+    /// that keeps its 19 MiB of argon2 memory; default: the number of CPUs, at most 4.
+    pub password_checks: usize,
+    /// Password checks that may wait for a running slot; beyond them a check is `429`.
+    pub password_check_queue: usize,
     /// How many provisioner jobs this server runs at once (`--provisioner-daemons`); 0 runs
     /// none (jobs stay pending until another replica takes them).
     pub job_concurrency: usize,
+    /// Open client connections at most (`--http-max-connections`), websocket streams
+    /// included; further clients wait to be accepted. Lowered at start to fit under the
+    /// open-file limit.
+    pub http_max_connections: usize,
+    /// Time a client has to send a request's headers (`--http-read-header-timeout`), from
+    /// the connection's start or the end of the previous response: it also closes idle
+    /// keep-alive connections. Zero disables it.
+    pub http_read_header_timeout: Duration,
     /// Session lifetime of a password login.
     pub session_lifetime: Duration,
     /// Default and maximum lifetime of API tokens.
@@ -70,7 +85,11 @@ impl Config {
             stop_timeout: Duration::from_secs(10),
             max_failed_logins: 5,
             login_window: Duration::from_secs(60),
+            password_checks: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
+            password_check_queue: 16,
             job_concurrency: 4,
+            http_max_connections: 4096,
+            http_read_header_timeout: Duration::from_secs(30),
             session_lifetime: Duration::from_secs(24 * 3600),
             max_token_lifetime: Duration::from_secs(30 * 24 * 3600),
             job_lease: Duration::from_secs(30),

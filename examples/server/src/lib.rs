@@ -2,12 +2,14 @@
 //!
 //! - [`store`]: one `Store` over SQLite (embedded default) or PostgreSQL, versioned migrations.
 //! - [`api`]: the HTTP routes, with Coder's paths, bodies, status codes and error shape.
-//! - [`auth`]: API keys, password hashing, session extraction, failed-login limiting.
+//! - [`auth`]: API keys, session extraction, the login-attempt key.
+//! - [`passwords`]: argon2 hashing and verification, bounded, with a dummy hash for unknown users.
 //! - [`runner`]: the job runner; [`provisioners`]: the provisioners it runs jobs with, by
 //!   type; [`process`]: the local process provisioner.
 //! - [`openapi`]: the OpenAPI document, derived from the wire types.
 //! - [`views`]: stored rows turned into Coder's wire objects with derived fields.
 //! - [`server`]: [`serve`] — start-up, recovery, graceful shutdown.
+//! - [`connections`]: the accept loop: connection cap, header timeout, open-file limit.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), coder_server::error::Error> {
@@ -21,8 +23,10 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod openapi;
+pub mod passwords;
 pub mod private_fs;
 pub mod process;
 pub mod provisioners;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::auth::LoginLimiter;
 use crate::config::Config;
 use crate::error::Result;
 use crate::pubsub::Events;
@@ -38,10 +37,10 @@ pub async fn build_state(listener: &TcpListener, config: Config) -> Result<AppSt
             format!("http://{addr}")
         }
     };
-    let login_limiter = Arc::new(LoginLimiter::new(
-        config.max_failed_logins,
-        config.login_window,
-    ));
+    let password_checks = Arc::new(crate::passwords::PasswordChecks::new(
+        config.password_checks,
+        config.password_check_queue,
+    )?);
     let jobs_queued = Arc::new(Notify::new());
     let mut events = Events::new();
     if let (Some(url), Some(pool)) = (&config.postgres_url, store.pg_pool()) {
@@ -67,7 +66,7 @@ pub async fn build_state(listener: &TcpListener, config: Config) -> Result<AppSt
         default_org_id: org.id,
         events,
         jobs_queued,
-        login_limiter,
+        password_checks,
         config: Arc::new(config),
     })
 }
@@ -83,7 +82,18 @@ pub async fn serve_with_shutdown(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let mut state = build_state(&listener, config).await?;
+    let state = build_state(&listener, config).await?;
+    serve_state(listener, state, shutdown).await
+}
+
+/// Serves `state` (from [`build_state`] for this listener) until `shutdown` resolves; for
+/// callers that keep a handle on the state, such as tests reading
+/// [`AppState::password_checks`].
+pub async fn serve_state(
+    listener: TcpListener,
+    mut state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     state.shutdown = stop_rx.clone();
     tokio::spawn(async move {
@@ -98,35 +108,51 @@ pub async fn serve_with_shutdown(
         );
     }
     let runner = crate::runner::Runner::start(state.clone());
+    tokio::spawn(expire_login_attempts(state.clone()));
     let app = crate::api::router(state.clone());
-    let mut stopping_rx = stop_rx.clone();
-    let mut stopped = stop_rx;
-    let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
-        stopping(&mut stopping_rx).await;
-    });
+    let mut stopped = stop_rx.clone();
+    let limits = crate::connections::ConnectionLimits {
+        max_connections: state.config.http_max_connections,
+        read_header_timeout: state.config.http_read_header_timeout,
+    };
+    let serving = crate::connections::serve(listener, app, limits, stop_rx);
     // Streams (watch, log follow) end themselves on shutdown; anything still open after the
     // grace period does not keep the process alive.
     let streams = state.streams.clone();
-    let served = tokio::select! {
-        r = async {
-            let served = serving.await;
-            // Upgraded streams are not part of graceful HTTP shutdown: let each send its
-            // close frame before the process goes.
+    tokio::select! {
+        () = async {
+            // Connections, upgraded streams included, have closed; each stream sent its
+            // close frame.
+            serving.await;
             streams.wait_idle().await;
-            served
-        } => r.map_err(|e| crate::error::Error::Internal(format!("serving: {e}"))),
+        } => {}
         () = async {
             stopping(&mut stopped).await;
             tokio::time::sleep(std::time::Duration::from_secs(10)).await;
         } => {
             tracing::warn!("connections still open 10 s after shutdown began; closing them");
-            Ok(())
         }
-    };
+    }
     runner.shutdown(std::time::Duration::from_secs(5)).await;
     state.store.close().await;
-    served?;
     Ok(())
+}
+
+/// Deletes login-attempt counts whose window has passed, once a window, until shutdown: the
+/// table holds at most one window's worth of keys.
+async fn expire_login_attempts(state: AppState) {
+    let window = state.config.login_window;
+    let mut stop = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(window) => {}
+            () = stopping(&mut stop) => return,
+        }
+        let now = chrono::Utc::now();
+        if let Err(e) = state.store.delete_expired_login_attempts(now, window).await {
+            tracing::warn!(error = %e, "expiring login attempts");
+        }
+    }
 }
 
 /// Resolves once the server's shutdown flag (see [`AppState::shutdown`]) is set.

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::auth::LoginLimiter;
 use crate::config::Config;
+use crate::passwords::PasswordChecks;
 use crate::provisioners::Provisioners;
 use crate::pubsub::Events;
 use crate::store::Store;
@@ -36,8 +36,8 @@ pub struct AppState {
     pub events: Events,
     /// Wakes the job runner when a job is queued.
     pub jobs_queued: Arc<Notify>,
-    /// Failed-login counter.
-    pub login_limiter: Arc<LoginLimiter>,
+    /// Password hashing and verification, bounded.
+    pub password_checks: Arc<PasswordChecks>,
     /// Becomes `true` when the server starts shutting down; long-lived streams end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// The OpenAPI document (`/api/v2/openapi.json`).

@@ -389,3 +389,70 @@ async fn postgres_backend_serves_the_same_auth_flow() {
     assert_eq!((status, &me["username"]), (200, &json!("bob")));
     assert_eq!(me["roles"], json!([]));
 }
+
+/// The ids of a `GetUsersResponse`'s users, in order.
+fn user_ids(list: &serde_json::Value) -> Vec<serde_json::Value> {
+    list["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].clone())
+        .collect()
+}
+
+/// Coder's RBAC lets a member read only their own user: `GET /users` lists just them (with a
+/// matching `count`), and another user's `GET /users/{user}` (by id or name) and
+/// `/organizations` are Coder's 404. Owners keep reading everyone.
+async fn members_read_only_themselves(db: Db) {
+    let s = TestServer::start(db).await;
+    let owner = s.first_user().await;
+    let bob = s.member(&owner, "bob").await;
+    s.member(&owner, "carol").await;
+    let (_, admin) = s.get(&owner, "/users/me").await;
+    let (_, me) = s.get(&bob, "/users/me").await;
+    let (_, carol) = s.get(&owner, "/users/carol").await;
+
+    let (status, list) = s.get(&bob, "/users").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["count"], 1);
+    assert_eq!(user_ids(&list), [me["id"].clone()]);
+    let (_, list) = s.get(&bob, "/users?q=carol").await;
+    assert_eq!((&list["count"], &list["users"]), (&json!(0), &json!([])));
+    let (_, list) = s.get(&bob, "/users?q=bob").await;
+    assert_eq!(list["count"], 1);
+
+    let not_found =
+        json!({"message": "Resource not found or you do not have access to this resource"});
+    for other in [
+        "/users/admin".to_owned(),
+        "/users/carol".to_owned(),
+        format!("/users/{}", carol["id"].as_str().unwrap()),
+        format!("/users/{}", admin["id"].as_str().unwrap()),
+        "/users/carol/organizations".to_owned(),
+    ] {
+        let (status, body) = s.get(&bob, &other).await;
+        assert_eq!((status, &body), (404, &not_found), "{other}");
+    }
+    let (status, by_name) = s.get(&bob, "/users/bob").await;
+    assert_eq!((status, &by_name["id"]), (200, &me["id"]));
+
+    let (status, list) = s.get(&owner, "/users").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["count"], 3);
+    assert_eq!(
+        user_ids(&list),
+        [admin["id"].clone(), me["id"].clone(), carol["id"].clone()]
+    );
+    let (status, other) = s.get(&owner, "/users/bob").await;
+    assert_eq!((status, &other["email"]), (200, &json!("bob@example.com")));
+}
+
+#[tokio::test]
+async fn members_read_only_themselves_sqlite() {
+    members_read_only_themselves(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn members_read_only_themselves_postgres() {
+    members_read_only_themselves(Db::Postgres).await;
+}

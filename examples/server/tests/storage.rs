@@ -55,6 +55,7 @@ both_backends!(
     a_build_cannot_start_while_one_is_active,
     only_jobs_past_their_lease_are_recovered,
     names_are_unique_regardless_of_case,
+    login_attempts_are_counted_per_hashed_key_and_expire,
 );
 
 fn user(name: &str) -> UserRow {
@@ -101,7 +102,7 @@ async fn fixture(store: &Store) -> Fixture {
     assert!(store.create_user(&u, org, false).await.expect("user"));
     let now = Utc::now();
     let (file, _) = store
-        .insert_file(&FileRow {
+        .insert_file(FileRow {
             id: Uuid::new_v4(),
             hash: "abc".to_owned(),
             created_by: u.id,
@@ -319,7 +320,7 @@ async fn files_are_deduplicated_per_uploader(store: Store) {
         created_at: Utc::now(),
     };
     assert_eq!(
-        store.insert_file(&again).await.expect("insert"),
+        store.insert_file(again).await.expect("insert"),
         (f.file, false)
     );
     let stored = store.file(f.file).await.expect("get").expect("found");
@@ -761,4 +762,60 @@ async fn postgres_replicas_starting_together_migrate_once() {
         assert_eq!(store.applied_migrations().await.expect("migrations"), [1]);
         store.close().await;
     }
+}
+
+async fn login_attempts_are_counted_per_hashed_key_and_expire(store: Store) {
+    use chrono::TimeZone;
+    use sha2::Digest;
+    let key = coder_server::auth::login_attempt_key("Admin@Example.COM");
+    let expected: String = sha2::Sha256::digest(b"admin@example.com")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(key, expected);
+    let window = std::time::Duration::from_secs(60);
+    let t0 = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+    let at = |s: i64| t0 + chrono::Duration::seconds(s);
+    let count = |now| store.count_login_attempt(&key, now, window);
+    let seen: Vec<_> = [
+        count(at(0)).await.unwrap(),
+        count(at(10)).await.unwrap(),
+        count(at(59)).await.unwrap(),
+        // The window has passed: a new one starts.
+        count(at(60)).await.unwrap(),
+        count(at(61)).await.unwrap(),
+    ]
+    .iter()
+    .map(|a| (a.attempts, a.window_start))
+    .collect();
+    assert_eq!(
+        seen,
+        [(1, at(0)), (2, at(0)), (3, at(0)), (1, at(60)), (2, at(60))]
+    );
+    store
+        .count_login_attempt("other", at(61), window)
+        .await
+        .unwrap();
+    // Only hashes are stored: the two keys are the only rows.
+    let stored =
+        format!("SELECT COUNT(*) FROM login_attempts WHERE key_hash IN ('{key}', 'other')");
+    assert_eq!(store.query_i64(&stored).await.unwrap(), 2);
+    assert_eq!(crate::count(&store, "login_attempts").await, 2);
+    // Expiry deletes a key once its window has ended, and a reset forgets it at once.
+    assert_eq!(
+        store
+            .delete_expired_login_attempts(at(119), window)
+            .await
+            .unwrap(),
+        0
+    );
+    store.reset_login_attempts("other").await.unwrap();
+    assert_eq!(
+        store
+            .delete_expired_login_attempts(at(120), window)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(count(at(120)).await.unwrap().attempts, 1);
 }

@@ -1,9 +1,9 @@
 //! `coder login`, `coder logout`, `coder whoami`.
 
-use coder_core::model::CreateFirstUserRequest;
+use coder_core::model::{CreateFirstUserRequest, User};
 
-use super::{Ctx, client_for};
-use crate::cli::{LoginArgs, LoginCommand, OutputArgs, OutputFormat, YesArgs};
+use super::Ctx;
+use crate::cli::{LoginArgs, LoginCommand, OutputFormat, TableArgs, YesArgs};
 use crate::config::normalize_url;
 use crate::error::{CliError, Result};
 use crate::output;
@@ -21,9 +21,19 @@ pub(super) async fn login(ctx: &Ctx, args: LoginArgs) -> Result<()> {
         Some(url) => normalize_url(url),
         None => ctx.config.url()?.ok_or(CliError::NoUrl)?,
     };
-    let client = client_for(&url, None)?;
+    let client = ctx.client_for(&url, None)?;
+    let provided = ctx.global.token.is_some() && args.use_token_as_session;
     if let Some(token) = &ctx.global.token {
         client.set_session_token(token.clone());
+        if !args.use_token_as_session {
+            // A session of its own: logging out later revokes it, not the given token.
+            let session = client
+                .tokens()
+                .create_session_key("me")
+                .await
+                .map_err(CliError::api("create a session from the token"))?;
+            client.set_session_token(session.key);
+        }
     } else if !client
         .users()
         .first_user_exists()
@@ -53,6 +63,7 @@ pub(super) async fn login(ctx: &Ctx, args: LoginArgs) -> Result<()> {
     let token = client.session_token().ok_or(CliError::NotLoggedIn)?;
     ctx.config.set_url(&url)?;
     ctx.config.set_session(&token)?;
+    ctx.config.set_session_provided(provided)?;
     ctx.ui.result(&format!(
         "Welcome to Coder, {}! You're authenticated.",
         me.username
@@ -113,7 +124,11 @@ async fn create_first_user(
 pub(super) async fn logout(ctx: &Ctx, args: YesArgs) -> Result<()> {
     ctx.ui
         .confirm("Are you sure you want to log out?", args.yes)?;
-    if let Ok(client) = ctx.client()
+    if ctx.config.session_provided() && ctx.global.token.is_none() {
+        ctx.ui.note(
+            "The token you logged in with (--use-token-as-session) stays valid; revoke it with `coder tokens remove`.",
+        );
+    } else if let Ok(client) = ctx.client()
         && let Err(e) = client.logout().await
     {
         ctx.ui
@@ -125,7 +140,7 @@ pub(super) async fn logout(ctx: &Ctx, args: YesArgs) -> Result<()> {
 }
 
 /// Who the session belongs to.
-pub(super) async fn whoami(ctx: &Ctx, args: OutputArgs) -> Result<()> {
+pub(super) async fn whoami(ctx: &Ctx, args: TableArgs) -> Result<()> {
     let client = ctx.client()?;
     let me = client.users().me().await.map_err(CliError::api("whoami"))?;
     let url = client.url().as_str().trim_end_matches('/').to_owned();
@@ -134,13 +149,29 @@ pub(super) async fn whoami(ctx: &Ctx, args: OutputArgs) -> Result<()> {
             "Coder is running at {url}, You're authenticated as {} !",
             me.username
         )),
-        OutputFormat::Table => ctx.ui.result(
-            output::table(
+        OutputFormat::Table => {
+            let columns = [
+                output::column("URL", |_: &User| url.clone()),
+                output::column("Username", |u: &User| u.username.clone()),
+                output::column("ID", |u: &User| u.id.to_string()),
+                output::column("Orgs", |u: &User| {
+                    let ids: Vec<String> =
+                        u.organization_ids.iter().map(ToString::to_string).collect();
+                    ids.join(",")
+                }),
+                output::column("Roles", |u: &User| {
+                    let roles: Vec<&str> = u.roles.iter().map(|r| r.name.as_str()).collect();
+                    roles.join(",")
+                }),
+            ];
+            let table = output::select(
+                std::slice::from_ref(&me),
+                &columns,
                 &["url", "username", "id"],
-                &[vec![url, me.username, me.id.to_string()]],
-            )
-            .trim_end(),
-        ),
+                &args.column,
+            )?;
+            ctx.ui.result(table.trim_end())
+        }
         OutputFormat::Json => {
             let value = serde_json::json!({
                 "url": url,

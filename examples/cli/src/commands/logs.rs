@@ -1,11 +1,11 @@
 //! `coder logs`: a build's provisioner logs, or follows them live with `-f`.
 
 use coder_core::model::{ProvisionerJobLog, WorkspaceBuild};
-use futures_util::StreamExt;
 
 use super::{Ctx, find_workspace};
 use crate::cli::LogsArgs;
 use crate::error::{CliError, Result};
+use crate::ui::{ConnectionNotes, drain_logs};
 
 /// Prints the logs of the chosen build.
 pub(super) async fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
@@ -22,10 +22,14 @@ pub(super) async fn run(ctx: &Ctx, args: LogsArgs) -> Result<()> {
             .builds()
             .follow_logs(build.id, None)
             .map_err(CliError::api("follow logs"))?;
-        while let Some(line) = logs.next().await {
-            let line = line.map_err(CliError::api("follow logs"))?;
-            ctx.ui.result(&format_line(&line))?;
-        }
+        let mut notes = ConnectionNotes::default();
+        drain_logs(
+            &mut logs,
+            &mut notes,
+            |line| ctx.ui.result(&format_line(line)),
+            |note| ctx.ui.note(&note),
+        )
+        .await?;
     } else {
         let lines = client
             .builds()

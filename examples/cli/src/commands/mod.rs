@@ -2,10 +2,12 @@
 
 mod auth;
 mod completion;
+mod headers;
 mod logs;
 mod schedule;
 mod templates;
 mod tokens;
+mod version;
 mod workspaces;
 
 use coder_client::Client;
@@ -37,18 +39,29 @@ impl Ctx {
     fn client(&self) -> Result<Client> {
         let session = self.session()?;
         let token = session.token.ok_or(CliError::NotLoggedIn)?;
-        client_for(&session.url, Some(token))
+        self.client_for(&session.url, Some(token))
+    }
+
+    /// A client for `url`, sending the `--header` and `--header-command` headers.
+    fn client_for(&self, url: &str, token: Option<String>) -> Result<Client> {
+        let mut builder =
+            Client::builder(url).user_agent(concat!("coder-rs-cli/", env!("CARGO_PKG_VERSION")));
+        if let Some(token) = token {
+            builder = builder.session_token(token);
+        }
+        for (name, value) in headers::collect(&self.global)? {
+            builder = builder.header(name, value);
+        }
+        build(builder)
     }
 }
 
-/// A client for `url`.
-fn client_for(url: &str, token: Option<String>) -> Result<Client> {
-    let mut builder =
-        Client::builder(url).user_agent(concat!("coder-rs-cli/", env!("CARGO_PKG_VERSION")));
-    if let Some(token) = token {
-        builder = builder.session_token(token);
-    }
+/// Builds a client, telling a bad `--url` or header apart from other failures.
+fn build(builder: coder_client::ClientBuilder) -> Result<Client> {
     builder.build().map_err(|e| match e {
+        coder_client::Error::InvalidInput(msg) if msg.starts_with("header ") => {
+            CliError::Usage(format!("invalid --header: {msg}"))
+        }
         coder_client::Error::InvalidInput(msg) => CliError::Usage(format!("invalid --url: {msg}")),
         other => CliError::api("connect")(other),
     })
@@ -78,6 +91,7 @@ pub(crate) async fn run(cli: Cli, ui: Ui) -> Result<()> {
         Command::Logs(args) => logs::run(&ctx, args).await,
         Command::Schedule(cmd) => schedule::run(&ctx, cmd).await,
         Command::Completion(args) => completion::run(&ctx, args),
+        Command::Version(args) => version::run(&ctx, args),
         // `main` runs the server on its own multi-threaded runtime before reaching here.
         Command::Server(_) => Err(CliError::Usage("coder server runs from main".into())),
     }

@@ -1,10 +1,10 @@
 //! `coder schedule show|start|stop|extend`.
 
 use chrono::{DateTime, Utc};
-use coder_core::model::{Workspace, WorkspaceStatus};
+use coder_core::model::Workspace;
 use coder_core::schedule::Schedule;
 
-use super::workspaces::{starts_at, stops_after};
+use super::workspaces::{starts_at, starts_next, stops_after, stops_next};
 use super::{Ctx, find_workspace};
 use crate::cli::{
     OutputFormat, ScheduleCommand, ScheduleExtendArgs, ScheduleShowArgs, ScheduleStartArgs,
@@ -36,21 +36,12 @@ struct ScheduleRow {
 }
 
 fn schedule_row(ws: &Workspace, now: DateTime<Utc>) -> ScheduleRow {
-    let starts_next = ws.next_start_at.or_else(|| {
-        ws.autostart_schedule
-            .as_deref()
-            .and_then(|s| Schedule::parse_weekly(s).ok())
-            .and_then(|s| s.next_after(now))
-    });
-    let stops_next = (ws.latest_build.status == WorkspaceStatus::Running)
-        .then_some(ws.latest_build.deadline)
-        .flatten();
     ScheduleRow {
         workspace: format!("{}/{}", ws.owner_name, ws.name),
         starts_at: starts_at(ws),
-        starts_next,
+        starts_next: starts_next(ws, now),
         stops_after: stops_after(ws),
-        stops_next,
+        stops_next: stops_next(ws),
     }
 }
 
@@ -74,26 +65,22 @@ async fn show(ctx: &Ctx, args: ScheduleShowArgs) -> Result<()> {
         return ctx.ui.result(output::json(&rows)?.trim_end());
     }
     let when = |t: Option<DateTime<Utc>>| t.map_or_else(|| "-".to_owned(), output::timestamp);
-    let cells: Vec<Vec<String>> = rows
-        .into_iter()
-        .map(|r| {
-            vec![
-                r.workspace,
-                r.starts_at,
-                when(r.starts_next),
-                r.stops_after,
-                when(r.stops_next),
-            ]
-        })
-        .collect();
-    let headers = [
+    let columns = [
+        output::column("workspace", |r: &ScheduleRow| r.workspace.clone()),
+        output::column("starts at", |r: &ScheduleRow| r.starts_at.clone()),
+        output::column("starts next", |r: &ScheduleRow| when(r.starts_next)),
+        output::column("stops after", |r: &ScheduleRow| r.stops_after.clone()),
+        output::column("stops next", |r: &ScheduleRow| when(r.stops_next)),
+    ];
+    let defaults = [
         "workspace",
         "starts at",
         "starts next",
         "stops after",
         "stops next",
     ];
-    ctx.ui.result(output::table(&headers, &cells).trim_end())
+    let table = output::select(&rows, &columns, &defaults, &args.output.column)?;
+    ctx.ui.result(table.trim_end())
 }
 
 async fn start(ctx: &Ctx, args: ScheduleStartArgs) -> Result<()> {
@@ -165,7 +152,7 @@ async fn extend(ctx: &Ctx, args: ScheduleExtendArgs) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use coder_core::model::WorkspaceBuild;
+    use coder_core::model::{WorkspaceBuild, WorkspaceStatus};
 
     use super::*;
 

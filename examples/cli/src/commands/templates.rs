@@ -5,16 +5,16 @@ use std::path::{Path, PathBuf};
 
 use coder_core::model::{
     CreateTemplateRequest, CreateTemplateVersionRequest, ProvisionerJobStatus,
-    ProvisionerStorageMethod, ProvisionerType, Template,
+    ProvisionerStorageMethod, ProvisionerType, Template, TemplateVersion,
 };
 
 use super::Ctx;
 use crate::archive::{detect_provisioner, tar_directory};
 use crate::cli::{
-    OutputArgs, OutputFormat, ProvisionerArg, TemplatesCommand, TemplatesInitArgs,
+    OutputFormat, ProvisionerArg, TableArgs, TemplatesCommand, TemplatesInitArgs,
     TemplatesPushArgs, VersionsCommand, VersionsListArgs,
 };
-use crate::duration::format_elapsed;
+use crate::duration::{format_elapsed, format_ms};
 use crate::error::{CliError, Result};
 use crate::{example, output};
 
@@ -137,15 +137,23 @@ async fn push(ctx: &Ctx, args: TemplatesPushArgs) -> Result<()> {
         .await
         .map_err(CliError::api("create the template version"))?;
     let versions = client.template_versions();
+    let on_interrupt = format!(
+        "the import of template version {:?} goes on on the server: see it with `coder templates versions list <template>`",
+        version.name
+    );
     let (job, took) = ctx
         .ui
-        .follow_job(versions.follow_logs(version.id, None), move || async move {
-            versions
-                .get(version.id)
-                .await
-                .map(|v| v.job)
-                .map_err(CliError::api("get the template version"))
-        })
+        .follow_job(
+            versions.follow_logs(version.id, None),
+            move || async move {
+                versions
+                    .get(version.id)
+                    .await
+                    .map(|v| v.job)
+                    .map_err(CliError::api("get the template version"))
+            },
+            &on_interrupt,
+        )
         .await?;
     if job.status != ProvisionerJobStatus::Succeeded {
         return Err(CliError::JobFailed {
@@ -206,7 +214,7 @@ fn provisioner_type(p: ProvisionerArg) -> ProvisionerType {
     }
 }
 
-async fn list(ctx: &Ctx, args: OutputArgs) -> Result<()> {
+async fn list(ctx: &Ctx, args: TableArgs) -> Result<()> {
     let client = ctx.client()?;
     let templates = client
         .templates()
@@ -223,23 +231,34 @@ async fn list(ctx: &Ctx, args: OutputArgs) -> Result<()> {
         return Ok(());
     }
     let now = chrono::Utc::now();
-    let rows: Vec<Vec<String>> = templates
-        .iter()
-        .map(|t: &Template| {
-            vec![
-                t.name.clone(),
-                t.organization_name.clone(),
-                output::relative(t.updated_at, now),
-                format!(
-                    "{} developer{}",
-                    t.active_user_count,
-                    plural(t.active_user_count)
-                ),
-            ]
-        })
-        .collect();
-    let headers = ["name", "organization name", "last updated", "used by"];
-    ctx.ui.result(output::table(&headers, &rows).trim_end())
+    let columns = [
+        output::column("name", |t: &Template| t.name.clone()),
+        output::column("created at", |t: &Template| output::timestamp(t.created_at)),
+        output::column("last updated", |t: &Template| {
+            output::relative(t.updated_at, now)
+        }),
+        output::column("organization id", |t: &Template| {
+            t.organization_id.to_string()
+        }),
+        output::column("organization name", |t: &Template| {
+            t.organization_name.clone()
+        }),
+        output::column("provisioner", |t: &Template| t.provisioner.to_string()),
+        output::column("active version id", |t: &Template| {
+            t.active_version_id.to_string()
+        }),
+        output::column("used by", |t: &Template| {
+            format!(
+                "{} developer{}",
+                t.active_user_count,
+                plural(t.active_user_count)
+            )
+        }),
+        output::column("default ttl", |t: &Template| format_ms(t.default_ttl_ms)),
+    ];
+    let defaults = ["name", "organization name", "last updated", "used by"];
+    let table = output::select(&templates, &columns, &defaults, &args.column)?;
+    ctx.ui.result(table.trim_end())
 }
 
 fn plural(n: i64) -> &'static str {
@@ -261,24 +280,27 @@ async fn versions(ctx: &Ctx, args: VersionsListArgs) -> Result<()> {
     if args.output.output == Some(OutputFormat::Json) {
         return ctx.ui.result(output::json(&versions)?.trim_end());
     }
-    let rows: Vec<Vec<String>> = versions
-        .iter()
-        .rev()
-        .map(|v| {
-            let active = if v.id == template.active_version_id {
-                "Active"
-            } else {
-                ""
-            };
-            vec![
-                v.name.clone(),
-                output::timestamp(v.created_at),
-                v.created_by.username.clone(),
-                v.job.status.to_string(),
-                active.to_owned(),
-            ]
-        })
-        .collect();
-    let headers = ["name", "created at", "created by", "status", "active"];
-    ctx.ui.result(output::table(&headers, &rows).trim_end())
+    let active = |v: &TemplateVersion| v.id == template.active_version_id;
+    let columns = [
+        output::column("id", |v: &TemplateVersion| v.id.to_string()),
+        output::column("name", |v: &TemplateVersion| v.name.clone()),
+        output::column("created at", |v: &TemplateVersion| {
+            output::timestamp(v.created_at)
+        }),
+        output::column("created by", |v: &TemplateVersion| {
+            v.created_by.username.clone()
+        }),
+        output::column("status", |v: &TemplateVersion| v.job.status.to_string()),
+        output::column("active", |v: &TemplateVersion| {
+            if active(v) { "Active" } else { "" }.to_owned()
+        }),
+        output::column("archived", |v: &TemplateVersion| {
+            if v.archived { "Archived" } else { "" }.to_owned()
+        }),
+    ];
+    let defaults = ["name", "created at", "created by", "status", "active"];
+    let mut newest_first = versions;
+    newest_first.reverse();
+    let table = output::select(&newest_first, &columns, &defaults, &args.output.column)?;
+    ctx.ui.result(table.trim_end())
 }

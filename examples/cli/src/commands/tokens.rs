@@ -1,9 +1,9 @@
 //! `coder tokens create|list|remove`.
 
-use coder_core::model::CreateTokenRequest;
+use coder_core::model::{APIKey, CreateTokenRequest};
 
 use super::Ctx;
-use crate::cli::{OutputArgs, OutputFormat, TokensCommand, TokensCreateArgs, TokensRemoveArgs};
+use crate::cli::{OutputFormat, TableArgs, TokensCommand, TokensCreateArgs, TokensRemoveArgs};
 use crate::duration::parse_duration;
 use crate::error::{CliError, Result};
 use crate::output;
@@ -38,7 +38,7 @@ async fn create(ctx: &Ctx, args: TokensCreateArgs) -> Result<()> {
     ctx.ui.result(&token.key)
 }
 
-async fn list(ctx: &Ctx, args: OutputArgs) -> Result<()> {
+async fn list(ctx: &Ctx, args: TableArgs) -> Result<()> {
     let client = ctx.client()?;
     let keys = client
         .tokens()
@@ -53,20 +53,25 @@ async fn list(ctx: &Ctx, args: OutputArgs) -> Result<()> {
             .note("No tokens found. Create one with: coder tokens create --name <name>");
         return Ok(());
     }
-    let rows: Vec<Vec<String>> = keys
-        .iter()
-        .map(|k| {
-            vec![
-                k.id.clone(),
-                k.token_name.clone(),
-                output::timestamp(k.last_used),
-                output::timestamp(k.expires_at),
-                output::timestamp(k.created_at),
-            ]
-        })
-        .collect();
-    let headers = ["id", "name", "last used", "expires at", "created at"];
-    ctx.ui.result(output::table(&headers, &rows).trim_end())
+    let columns = [
+        output::column("id", |k: &APIKey| k.id.clone()),
+        output::column("name", |k: &APIKey| k.token_name.clone()),
+        output::column("scopes", |k: &APIKey| k.scope.to_string()),
+        output::column("last used", |k: &APIKey| output::timestamp(k.last_used)),
+        output::column("expires at", |k: &APIKey| output::timestamp(k.expires_at)),
+        output::column("created at", |k: &APIKey| output::timestamp(k.created_at)),
+        output::column("owner", |k: &APIKey| k.user_id.to_string()),
+    ];
+    let defaults = [
+        "id",
+        "name",
+        "scopes",
+        "last used",
+        "expires at",
+        "created at",
+    ];
+    let table = output::select(&keys, &columns, &defaults, &args.column)?;
+    ctx.ui.result(table.trim_end())
 }
 
 /// Accepts a token's name, its id, or the whole `<id>-<secret>` token.

@@ -15,13 +15,18 @@ use crate::cli::{
 use crate::duration::{format_elapsed, format_ms, parse_ttl_ms};
 use crate::error::{CliError, Result};
 use crate::output;
-use crate::params::parse_parameters;
+use crate::params::{ParameterSources, parse_parameters};
 use crate::schedule_spec::{autostart_schedule, local_zone};
 
 /// Creates a workspace from a template and follows its first build.
 pub(super) async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     // Local mistakes first: no network call for a command line that cannot work.
-    let parameters = parse_parameters(&args.parameters)?;
+    let sources = ParameterSources::from_flags(
+        &args.parameters,
+        args.rich_parameter_file.as_deref(),
+        &args.parameter_defaults,
+        args.use_parameter_defaults,
+    )?;
     let ttl_ms = args.stop_after.as_deref().map(parse_ttl_ms).transpose()?;
     let autostart_schedule = args
         .start_at
@@ -38,36 +43,41 @@ pub(super) async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let (owner, name) = split_workspace(&workspace)?;
     let template_name = match args.template.clone() {
         Some(t) => t,
-        None => {
-            let names: Vec<String> = client
-                .templates()
-                .list()
-                .await
-                .map_err(CliError::api("list templates"))?
-                .into_iter()
-                .map(|t| t.name)
-                .collect();
-            return Err(CliError::Usage(format!(
-                "pass --template <name>; available: {}",
-                if names.is_empty() {
-                    "none (run `coder templates push`)".to_owned()
-                } else {
-                    names.join(", ")
-                }
-            )));
-        }
+        None => pick_template(ctx, &client).await?,
     };
     let template = client
         .templates()
         .get_by_name(&args.org.org, &template_name)
         .await
         .map_err(CliError::api(format!("template {template_name:?}")))?;
+    let version_id = match &args.template_version {
+        Some(version) => Some(
+            client
+                .templates()
+                .version_by_name(template.id, version)
+                .await
+                .map_err(CliError::api(format!(
+                    "version {version:?} of template {template_name:?}"
+                )))?
+                .id,
+        ),
+        None => None,
+    };
+    let params = client
+        .template_versions()
+        .rich_parameters(version_id.unwrap_or(template.active_version_id))
+        .await
+        .map_err(CliError::api(format!(
+            "parameters of template {template_name:?}"
+        )))?;
+    let rich_parameter_values = sources.resolve(&ctx.ui, &params)?;
     let request = CreateWorkspaceRequest {
         name: name.to_owned(),
-        template_id: Some(template.id),
+        template_id: version_id.is_none().then_some(template.id),
+        template_version_id: version_id,
         ttl_ms,
         autostart_schedule,
-        rich_parameter_values: parameters,
+        rich_parameter_values,
         ..Default::default()
     };
     ctx.ui.confirm(
@@ -79,7 +89,55 @@ pub(super) async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         .create(owner, &request)
         .await
         .map_err(CliError::api(format!("create workspace {workspace:?}")))?;
+    if args.no_wait {
+        return ctx.ui.result(&format!(
+            "Workspace {:?} is being created (build #{}); follow it with `coder logs {} -f`",
+            ws.name, ws.latest_build.build_number, ws.name
+        ));
+    }
     follow_build(ctx, &client, &ws.name, &ws.latest_build).await
+}
+
+/// On a terminal, asks which template to use (by number or name); elsewhere a usage error
+/// listing them.
+async fn pick_template(ctx: &Ctx, client: &Client) -> Result<String> {
+    let names: Vec<String> = client
+        .templates()
+        .list()
+        .await
+        .map_err(CliError::api("list templates"))?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    if names.is_empty() {
+        return Err(CliError::Usage(
+            "no templates yet: create one with `coder templates push`".into(),
+        ));
+    }
+    if !ctx.ui.can_prompt {
+        return Err(CliError::Usage(format!(
+            "pass --template <name>; available: {}",
+            names.join(", ")
+        )));
+    }
+    let menu: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("  {}. {n}", i + 1))
+        .collect();
+    ctx.ui
+        .note(&format!("Select a template below:\n{}", menu.join("\n")));
+    loop {
+        let answer = ctx.ui.ask("Template", "--template")?;
+        match answer.parse::<usize>() {
+            Ok(n) if n >= 1 && n <= names.len() => return Ok(names[n - 1].clone()),
+            _ if names.contains(&answer) => return Ok(answer),
+            _ => ctx.ui.note(&format!(
+                "  {answer:?} is not one of them: answer 1–{} or a name",
+                names.len()
+            )),
+        }
+    }
 }
 
 /// Follows a build to its end; prints a one-line summary, or fails with the job's error.
@@ -91,15 +149,23 @@ async fn follow_build(
 ) -> Result<()> {
     let id = build.id;
     let builds = client.builds();
+    let on_interrupt = format!(
+        "build #{} of {name:?} goes on on the server: follow it with `coder logs {name} -f`, or stop it with `coder stop {name}`",
+        build.build_number
+    );
     let (job, took) = ctx
         .ui
-        .follow_job(builds.follow_logs(id, None), move || async move {
-            builds
-                .get(id)
-                .await
-                .map(|b| b.job)
-                .map_err(CliError::api("get build"))
-        })
+        .follow_job(
+            builds.follow_logs(id, None),
+            move || async move {
+                builds
+                    .get(id)
+                    .await
+                    .map(|b| b.job)
+                    .map_err(CliError::api("get build"))
+            },
+            &on_interrupt,
+        )
         .await?;
     if job.status != ProvisionerJobStatus::Succeeded {
         return Err(CliError::JobFailed {
@@ -257,8 +323,8 @@ pub(super) async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
         );
         return Ok(());
     }
-    ctx.ui
-        .result(render_list_table(&response.workspaces, now).trim_end())
+    let table = render_list_table(&response.workspaces, now, &args.output.column)?;
+    ctx.ui.result(table.trim_end())
 }
 
 /// `list -o json`: the workspaces exactly as the API returns them.
@@ -266,34 +332,53 @@ pub(crate) fn render_list_json(workspaces: &[Workspace]) -> Result<String> {
     output::json(workspaces)
 }
 
-/// `list`'s table, with Coder's default columns.
+/// `list`'s table: Coder's columns (`-c`), by default Coder's default ones.
 pub(crate) fn render_list_table(
     workspaces: &[Workspace],
     now: chrono::DateTime<chrono::Utc>,
-) -> String {
-    let rows: Vec<Vec<String>> = workspaces
-        .iter()
-        .map(|ws| {
-            let status = &ws.latest_build.status;
-            let healthy = if *status == WorkspaceStatus::Running {
+    chosen: &[String],
+) -> Result<String> {
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or_else(|| "-".to_owned(), output::timestamp)
+    };
+    let columns = [
+        output::column("favorite", |ws: &Workspace| ws.favorite.to_string()),
+        output::column("workspace", |ws: &Workspace| {
+            format!("{}/{}", ws.owner_name, ws.name)
+        }),
+        output::column("organization id", |ws: &Workspace| {
+            ws.organization_id.to_string()
+        }),
+        output::column("organization name", |ws: &Workspace| {
+            ws.organization_name.clone()
+        }),
+        output::column("template", |ws: &Workspace| ws.template_name.clone()),
+        output::column("status", |ws: &Workspace| {
+            display_status(&ws.latest_build.status)
+        }),
+        output::column("healthy", |ws: &Workspace| {
+            if ws.latest_build.status == WorkspaceStatus::Running {
                 ws.health.healthy.to_string()
             } else {
                 String::new()
-            };
-            vec![
-                format!("{}/{}", ws.owner_name, ws.name),
-                ws.template_name.clone(),
-                display_status(status),
-                healthy,
-                output::relative(ws.latest_build.created_at, now),
-                ws.latest_build.template_version_name.clone(),
-                ws.outdated.to_string(),
-                starts_at(ws),
-                stops_after(ws),
-            ]
-        })
-        .collect();
-    let headers = [
+            }
+        }),
+        output::column("last built", |ws: &Workspace| {
+            output::relative(ws.latest_build.created_at, now)
+        }),
+        output::column("current version", |ws: &Workspace| {
+            ws.latest_build.template_version_name.clone()
+        }),
+        output::column("outdated", |ws: &Workspace| ws.outdated.to_string()),
+        output::column("starts at", starts_at),
+        output::column("starts next", |ws: &Workspace| when(starts_next(ws, now))),
+        output::column("stops after", stops_after),
+        output::column("stops next", |ws: &Workspace| when(stops_next(ws))),
+        output::column("daily cost", |ws: &Workspace| {
+            ws.latest_build.daily_cost.to_string()
+        }),
+    ];
+    let defaults = [
         "workspace",
         "template",
         "status",
@@ -304,7 +389,27 @@ pub(crate) fn render_list_table(
         "starts at",
         "stops after",
     ];
-    output::table(&headers, &rows)
+    output::select(workspaces, &columns, &defaults, chosen)
+}
+
+/// When the workspace next starts by its autostart schedule, if it has one.
+pub(super) fn starts_next(
+    ws: &Workspace,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    ws.next_start_at.or_else(|| {
+        ws.autostart_schedule
+            .as_deref()
+            .and_then(|s| Schedule::parse_weekly(s).ok())
+            .and_then(|s| s.next_after(now))
+    })
+}
+
+/// When a running workspace stops by its deadline, if it has one.
+pub(super) fn stops_next(ws: &Workspace) -> Option<chrono::DateTime<chrono::Utc>> {
+    (ws.latest_build.status == WorkspaceStatus::Running)
+        .then_some(ws.latest_build.deadline)
+        .flatten()
 }
 
 /// Coder's display status: `Started` for a running workspace, else the status capitalised.
@@ -459,7 +564,7 @@ mod tests {
         stopped.autostart_schedule = None;
         stopped.ttl_ms = None;
         stopped.latest_build.status = WorkspaceStatus::Stopped;
-        let table = render_list_table(&[workspace(), stopped], now);
+        let table = render_list_table(&[workspace(), stopped], now, &[]).unwrap();
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
             lines[0],

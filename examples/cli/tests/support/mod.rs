@@ -17,8 +17,13 @@ pub struct Server {
 
 impl Server {
     pub fn start(cache: &Path) -> Self {
+        Self::start_at(cache, "127.0.0.1:0")
+    }
+
+    /// A server on `address` (e.g. the one a killed server had).
+    pub fn start_at(cache: &Path, address: &str) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_coder"))
-            .args(["server", "--http-address", "127.0.0.1:0", "--cache-dir"])
+            .args(["server", "--http-address", address, "--cache-dir"])
             .arg(cache)
             .env_remove("CODER_PG_CONNECTION_URL")
             .stdout(Stdio::piped())
@@ -112,6 +117,35 @@ pub fn stubborn_template(dir: &Path) {
     .unwrap();
 }
 
+/// Pushes the stubborn template (see [`stubborn_template`]) from `dir` and creates a running
+/// workspace `name` of it.
+pub fn stubborn_workspace(user: &User, dir: &Path, name: &str) {
+    stubborn_template(dir);
+    user.ok(&[
+        "templates",
+        "push",
+        "stubborn",
+        "-d",
+        dir.to_str().unwrap(),
+        "--yes",
+    ]);
+    user.ok(&["create", name, "--template", "stubborn", "--yes"]);
+}
+
+/// A running workspace `dev` of the stubborn template (its process ignores SIGTERM, so a
+/// stop runs for the server's 10 s grace period), and a `coder stop dev --yes` under way
+/// with its output piped.
+pub fn stubborn_stop(user: &User, dir: &Path) -> Child {
+    stubborn_workspace(user, dir, "dev");
+    user.coder()
+        .args(["stop", "dev", "--yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Logs in to `server` as its first user (`admin`), the session stored in `config`.
 pub fn first_user(server: &Server, config: PathBuf) -> User {
     let user = User { config };
@@ -124,10 +158,53 @@ pub fn first_user(server: &Server, config: PathBuf) -> User {
         "admin@example.com",
         "--first-user-password",
         "correct horse battery",
+        // Coder's boolean grammar: a value after `=`.
+        "--first-user-trial=false",
     ]);
     assert_eq!(
         out.trim_end().lines().last(),
         Some("Welcome to Coder, admin! You're authenticated.")
     );
     user
+}
+
+/// Pushes, as `params`, a template with two required parameters and no processes: `region`
+/// (options `eu` and `us`) and `cpus` (a number from 1 to 8).
+pub fn push_parameters_template(user: &User, dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("coder-template.toml"),
+        r#"[[parameters]]
+name = "region"
+display_name = "Region"
+description = "Where the workspace runs."
+type = "string"
+[[parameters.options]]
+name = "Europe"
+value = "eu"
+[[parameters.options]]
+name = "United States"
+value = "us"
+
+[[parameters]]
+name = "cpus"
+display_name = "CPUs"
+type = "number"
+[parameters.validation]
+min = 1
+max = 8
+
+[[agents]]
+name = "main"
+"#,
+    )
+    .unwrap();
+    user.ok(&[
+        "templates",
+        "push",
+        "params",
+        "-d",
+        dir.to_str().unwrap(),
+        "--yes",
+    ]);
 }

@@ -1,14 +1,16 @@
-//! `POST /files` (raw tar body, deduplicated by SHA-256) and `GET /files/{id}`.
+//! `POST /files` (raw tar body, streamed, hashed while read, deduplicated by SHA-256) and
+//! `GET /files/{id}`.
 
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use chrono::Utc;
 use coder_core::model::UploadResponse;
+use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{body_bytes, json, parse_uuid};
+use super::{json, parse_uuid};
 use crate::auth::Session;
 use crate::error::{Error, Result};
 use crate::state::AppState;
@@ -38,25 +40,15 @@ pub(crate) async fn upload(
             format!("upload the archive as raw bytes with Content-Type: {TAR}"),
         ));
     }
-    let data = body_bytes(req, &state).await.map_err(|e| match e {
-        Error::TooLarge(_) => Error::TooLarge(format!(
-            "File is too large: the limit is {} bytes.",
-            state.config.max_file_size
-        )),
-        other => other,
-    })?;
-    let hash: String = Sha256::digest(&data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let (data, hash) = read_upload(req, state.config.max_file_size).await?;
     let (id, created) = state
         .store
-        .insert_file(&FileRow {
+        .insert_file(FileRow {
             id: Uuid::new_v4(),
             hash,
             created_by: session.user.id,
             mimetype: content_type,
-            data: data.to_vec(),
+            data,
             created_at: Utc::now(),
         })
         .await?;
@@ -66,6 +58,41 @@ pub(crate) async fn upload(
         StatusCode::OK
     };
     Ok(json(status, &UploadResponse { hash: id }))
+}
+
+/// Reads an upload chunk by chunk into one buffer, hashing as it goes: one copy of the body
+/// in memory, and a body over `limit` is refused as soon as it is known to be (from its
+/// Content-Length, or once the streamed bytes pass the limit). Returns the bytes and their
+/// SHA-256 hex.
+async fn read_upload(req: Request, limit: usize) -> Result<(Vec<u8>, String)> {
+    let too_large = || Error::TooLarge(format!("File is too large: the limit is {limit} bytes."));
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut data = Vec::with_capacity(declared.unwrap_or(0));
+    let mut hasher = Sha256::new();
+    let mut body = req.into_body().into_data_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            Error::bad_request_detail("Failed to read request body.", e.to_string())
+        })?;
+        if data.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        hasher.update(&chunk);
+        data.extend_from_slice(&chunk);
+    }
+    let hash = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok((data, hash))
 }
 
 /// `GET /files/{id}`: the uploader and owners may download.

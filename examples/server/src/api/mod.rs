@@ -27,6 +27,10 @@ use crate::state::AppState;
 /// This server's version, as `buildinfo` and the `X-Coder-Build-Version` header report it.
 pub const VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"), "+coder-rs");
 
+/// Largest accepted `POST /users/login` body: an email and a password need far less, and a
+/// login is answered before any session exists to hold its sender to account.
+pub const MAX_LOGIN_BODY: usize = 64 << 10;
+
 /// A JSON request body. Malformed JSON or a wrong type is a `400` whose detail names the
 /// field; a body over the limit is a `413`.
 #[derive(Debug)]
@@ -113,7 +117,6 @@ async fn version_header(req: Request, next: axum::middleware::Next) -> HttpRespo
 
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
-    let file_limit = state.config.max_file_size;
     let json_limit = state.config.max_json_body;
     let api = Router::new()
         .route("/", get(root))
@@ -124,7 +127,10 @@ pub fn router(state: AppState) -> Router {
             "/users/first",
             get(users::first_exists).post(users::create_first),
         )
-        .route("/users/login", post(users::login))
+        .route(
+            "/users/login",
+            post(users::login).layer(DefaultBodyLimit::max(MAX_LOGIN_BODY)),
+        )
         .route("/users/logout", post(users::logout))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{user}", get(users::get))
@@ -155,10 +161,8 @@ pub fn router(state: AppState) -> Router {
             get(templates::get_by_name),
         )
         // files
-        .route(
-            "/files",
-            post(files::upload).layer(DefaultBodyLimit::max(file_limit)),
-        )
+        // Streamed and capped by the handler itself (`Config::max_file_size`).
+        .route("/files", post(files::upload))
         .route("/files/{id}", get(files::download))
         // template versions and templates
         .route("/templateversions/{id}", get(templates::get_version))

@@ -6,7 +6,7 @@ use axum::response::Response as HttpResponse;
 use coder_core::model::Organization;
 
 use super::json;
-use super::users::resolve_user;
+use super::users::resolve_self_or_owner;
 use crate::auth::Session;
 use crate::error::{Error, Result};
 use crate::state::AppState;
@@ -78,13 +78,13 @@ pub(crate) async fn members(
     Ok(json(StatusCode::OK, &out))
 }
 
-/// `GET /users/{user}/organizations`.
+/// `GET /users/{user}/organizations`: a member reads only their own.
 pub(crate) async fn user_orgs(
     State(state): State<AppState>,
     session: Session,
     Path(user): Path<String>,
 ) -> Result<HttpResponse> {
-    let u = resolve_user(&state, &session, &user).await?;
+    let u = resolve_self_or_owner(&state, &session, &user).await?;
     let ids = state.store.user_org_ids(u.id).await?;
     let orgs: Vec<_> = state
         .store

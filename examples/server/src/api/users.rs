@@ -34,7 +34,8 @@ pub(crate) async fn resolve_user(
     found.ok_or(Error::NotFound)
 }
 
-/// Resolves `{user}` for an action on their own resources: only themselves or an owner.
+/// Resolves `{user}` for reading or acting on a user: members reach only themselves (anyone
+/// else is Coder's 404, as for every resource the caller cannot read); owners reach everyone.
 pub(crate) async fn resolve_self_or_owner(
     state: &AppState,
     session: &Session,
@@ -146,7 +147,7 @@ pub(crate) async fn create_first(
             "The initial user has already been created.",
         ));
     }
-    let hashed = auth::hash_password(req.password.clone()).await?;
+    let hashed = state.password_checks.hash(req.password.clone()).await?;
     let user = new_user(
         &req.email,
         &req.username,
@@ -196,18 +197,21 @@ pub(crate) async fn login(
     if !problems.is_empty() {
         return Err(Error::validations(problems));
     }
-    state.login_limiter.check(&req.email)?;
+    let key = auth::login_attempt_key(&req.email);
+    count_login_attempt(&state, &key).await?;
     let user = state.store.user_by_email(&req.email).await?;
-    let ok = match &user {
-        Some(u) if !u.hashed_password.is_empty() => {
-            auth::verify_password(req.password.clone(), u.hashed_password.clone()).await
-        }
-        _ => false,
-    };
+    let stored = user
+        .as_ref()
+        .map(|u| u.hashed_password.clone())
+        .filter(|h| !h.is_empty());
+    // Unknown users are verified too (against a dummy hash): the answer takes as long.
+    let ok = state
+        .password_checks
+        .verify(req.password.clone(), stored)
+        .await?;
     let user = match (ok, user) {
         (true, Some(u)) => u,
         _ => {
-            state.login_limiter.failed(&req.email);
             return Err(Error::Unauthorized(
                 "Incorrect email or password.".to_owned(),
             ));
@@ -218,7 +222,7 @@ pub(crate) async fn login(
             "Your account is suspended. Contact an admin to reactivate your account.".to_owned(),
         ));
     }
-    state.login_limiter.succeeded(&req.email);
+    state.store.reset_login_attempts(&key).await?;
     let token = issue_key(
         &state,
         user.id,
@@ -238,6 +242,22 @@ pub(crate) async fn login(
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(resp)
+}
+
+/// Counts a login attempt for `key` before its password is checked; `429` once the window's
+/// allowance is used up.
+async fn count_login_attempt(state: &AppState, key: &str) -> Result<()> {
+    let now = Utc::now();
+    let window = state.config.login_window;
+    let counted = state.store.count_login_attempt(key, now, window).await?;
+    if counted.attempts <= i64::from(state.config.max_failed_logins) {
+        return Ok(());
+    }
+    let ends = counted.window_start + chrono::Duration::from_std(window).unwrap_or_default();
+    let wait = (ends - now).num_seconds().max(0) + 1;
+    Err(Error::TooManyRequests(format!(
+        "Too many failed login attempts. Try again in {wait} seconds."
+    )))
 }
 
 async fn issue_key(
@@ -281,20 +301,21 @@ pub(crate) async fn logout(
     Ok(resp)
 }
 
-/// `GET /users/{user}`.
+/// `GET /users/{user}`: a member reads only themselves.
 pub(crate) async fn get(
     State(state): State<AppState>,
     session: Session,
     Path(user): Path<String>,
 ) -> Result<HttpResponse> {
-    let u = resolve_user(&state, &session, &user).await?;
+    let u = resolve_self_or_owner(&state, &session, &user).await?;
     Ok(json(StatusCode::OK, &views::user(&state.store, &u).await?))
 }
 
-/// `GET /users?q=`.
+/// `GET /users?q=`: owners list everyone; a member, whom Coder's RBAC lets read only their
+/// own user, lists only themselves (`count` counts what they see).
 pub(crate) async fn list(
     State(state): State<AppState>,
-    _session: Session,
+    session: Session,
     q: QueryMap,
 ) -> Result<HttpResponse> {
     let search = q
@@ -306,7 +327,10 @@ pub(crate) async fn list(
                 .join(" ")
         })
         .unwrap_or_default();
-    let rows = state.store.list_users(&search).await?;
+    let mut rows = state.store.list_users(&search).await?;
+    if !session.is_owner() {
+        rows.retain(|u| u.id == session.user.id);
+    }
     let mut users = Vec::with_capacity(rows.len());
     for u in &rows {
         users.push(views::user(&state.store, u).await?);
@@ -349,7 +373,7 @@ pub(crate) async fn create(
     };
     let hashed = if login_type == "password" {
         validate_password(&req.password)?;
-        auth::hash_password(req.password.clone()).await?
+        state.password_checks.hash(req.password.clone()).await?
     } else {
         String::new()
     };

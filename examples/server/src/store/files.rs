@@ -26,30 +26,39 @@ pub struct FileRow {
 
 impl Store {
     /// Stores `file` unless the same uploader already stored the same content; returns the
-    /// id to use and whether it was newly created.
-    pub async fn insert_file(&self, file: &FileRow) -> Result<(Uuid, bool)> {
+    /// id to use and whether it was newly created. Takes the row by value, so the caller
+    /// keeps no second copy of the bytes; the query borrows them.
+    pub async fn insert_file(&self, file: FileRow) -> Result<(Uuid, bool)> {
         if let Some(id) = self.file_id_by_hash(&file.hash, file.created_by).await? {
             return Ok((id, false));
         }
+        let FileRow {
+            id,
+            hash,
+            created_by,
+            mimetype,
+            data,
+            created_at,
+        } = file;
         let inserted = execute!(
             self.pool,
             "INSERT INTO files (id, hash, created_by, mimetype, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            file.id,
-            &file.hash,
-            file.created_by,
-            &file.mimetype,
-            &file.data,
-            file.created_at
+            id,
+            &hash,
+            created_by,
+            mimetype,
+            data,
+            created_at
         );
         match inserted {
-            Ok(_) => Ok((file.id, true)),
+            Ok(_) => Ok((id, true)),
             // A concurrent identical upload won the race: answer with its id.
             Err(e)
                 if e.as_database_error()
                     .is_some_and(|d| d.is_unique_violation()) =>
             {
-                let id = self.file_id_by_hash(&file.hash, file.created_by).await?;
-                Ok((id.unwrap_or(file.id), false))
+                let existing = self.file_id_by_hash(&hash, created_by).await?;
+                Ok((existing.unwrap_or(id), false))
             }
             Err(e) => Err(e.into()),
         }

@@ -54,6 +54,8 @@ pub struct TestServer {
     pub url: String,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
+    /// The server's password checks, to read their counters (in-process servers only).
+    password_checks: Option<std::sync::Arc<coder_server::passwords::PasswordChecks>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -107,8 +109,12 @@ impl TestServer {
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
+        let state = coder_server::server::build_state(&listener, config)
+            .await
+            .expect("server state");
+        let password_checks = state.password_checks.clone();
         let task = tokio::spawn(async move {
-            coder_server::serve_with_shutdown(listener, config, async {
+            coder_server::server::serve_state(listener, state, async {
                 let _ = stopped.await;
             })
             .await
@@ -131,6 +137,7 @@ impl TestServer {
             url,
             client,
             dir,
+            password_checks: Some(password_checks),
             stop: Some(stop),
             task: Some(task),
         }
@@ -142,9 +149,18 @@ impl TestServer {
             url: url.to_owned(),
             client: http_client(),
             dir: tempfile::tempdir().expect("tempdir"),
+            password_checks: None,
             stop: None,
             task: None,
         }
+    }
+
+    /// The counters of an in-process server's password checks.
+    pub fn password_stats(&self) -> coder_server::passwords::PasswordCheckStats {
+        self.password_checks
+            .as_ref()
+            .expect("an in-process server")
+            .stats()
     }
 
     /// Stops the server gracefully and waits for it.
@@ -504,4 +520,17 @@ pub fn running(pid: i32) -> bool {
 pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
+}
+
+/// A process's `VmHWM` (peak resident memory) in KiB, from `/proc/<pid>/status`.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("VmHWM");
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|kib| kib.parse().ok())
+        .expect("VmHWM in kB")
 }
