@@ -52,7 +52,7 @@ macro_rules! on {
 pub(crate) use on;
 
 /// Runs statement `$sql` with the arguments bound in order on `$db` (a [`Pool`] or a
-/// [`Conn`]); the number of rows it changed.
+/// [`Conn`]); the number of rows it changed, or the crate's [`Error`](crate::error::Error).
 ///
 /// ```ignore
 /// execute!(self.pool, "UPDATE users SET last_seen_at = $1 WHERE id = $2", now, id)?;
@@ -64,13 +64,14 @@ macro_rules! execute {
             .execute(e)
             .await
             .map(|done| done.rows_affected()))
+        .map_err($crate::error::Error::from)
     };
 }
 pub(crate) use execute;
 
 /// Runs query `$sql` with the arguments bound in order on `$db` (a [`Pool`] or a [`Conn`]),
 /// mapping rows through `FromRow`; `$fetch` is the sqlx method (`fetch_one`, `fetch_optional`,
-/// `fetch_all`).
+/// `fetch_all`). Errors are the crate's [`Error`](crate::error::Error).
 ///
 /// ```ignore
 /// let user: Option<UserRow> =
@@ -79,6 +80,7 @@ pub(crate) use execute;
 macro_rules! fetch {
     ($db:expr, $fetch:ident, $sql:expr $(, $arg:expr)* $(,)?) => {
         $crate::store::db::on!($db, |e| sqlx::query_as($sql)$(.bind($arg))*.$fetch(e).await)
+            .map_err($crate::error::Error::from)
     };
 }
 pub(crate) use fetch;
@@ -87,6 +89,7 @@ pub(crate) use fetch;
 macro_rules! fetch_scalar {
     ($db:expr, $fetch:ident, $sql:expr $(, $arg:expr)* $(,)?) => {
         $crate::store::db::on!($db, |e| sqlx::query_scalar($sql)$(.bind($arg))*.$fetch(e).await)
+            .map_err($crate::error::Error::from)
     };
 }
 pub(crate) use fetch_scalar;

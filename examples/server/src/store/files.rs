@@ -53,34 +53,31 @@ impl Store {
         match inserted {
             Ok(_) => Ok((id, true)),
             // A concurrent identical upload won the race: answer with its id.
-            Err(e)
-                if e.as_database_error()
-                    .is_some_and(|d| d.is_unique_violation()) =>
-            {
+            Err(e) if e.is_unique_violation() => {
                 let existing = self.file_id_by_hash(&hash, created_by).await?;
                 Ok((existing.unwrap_or(id), false))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 
     async fn file_id_by_hash(&self, hash: &str, created_by: Uuid) -> Result<Option<Uuid>> {
-        Ok(fetch_scalar!(
+        fetch_scalar!(
             self.read,
             fetch_optional,
             "SELECT id FROM files WHERE hash = $1 AND created_by = $2",
             hash,
             created_by
-        )?)
+        )
     }
 
     /// A file by id.
     pub async fn file(&self, id: Uuid) -> Result<Option<FileRow>> {
-        Ok(fetch!(
+        fetch!(
             self.read,
             fetch_optional,
             "SELECT * FROM files WHERE id = $1",
             id
-        )?)
+        )
     }
 }

@@ -134,12 +134,12 @@ pub(crate) async fn insert_job(c: &mut Conn<'_>, j: &JobRow) -> Result<()> {
 
 /// Reads a job (inside the caller's transaction, or on a pooled connection).
 pub(crate) async fn job_in(c: &mut Conn<'_>, id: Uuid) -> Result<Option<JobRow>> {
-    Ok(fetch!(
+    fetch!(
         c,
         fetch_optional,
         "SELECT * FROM provisioner_jobs WHERE id = $1",
         id
-    )?)
+    )
 }
 
 /// Applies `event` to a job inside the caller's transaction. With `holder`, the change is
@@ -171,7 +171,7 @@ pub(crate) async fn job_event_in(
         _ => job.started_at,
     };
     let error = if error.is_empty() { &job.error } else { error };
-    Ok(fetch!(
+    fetch!(
         c,
         fetch_one,
         "UPDATE provisioner_jobs SET status = $1, completed_at = $2, canceled_at = $3, started_at = $4, \
@@ -183,7 +183,7 @@ pub(crate) async fn job_event_in(
         error,
         now,
         id
-    )?)
+    )
 }
 
 /// A stored log line.
@@ -257,7 +257,7 @@ impl Store {
              WHERE status = 'pending' AND id = (SELECT id FROM provisioner_jobs WHERE status = 'pending' \
              ORDER BY created_at, id LIMIT 1 {lock}) RETURNING *"
         );
-        Ok(fetch!(self.pool, fetch_optional, &sql, now, worker_id)?)
+        fetch!(self.pool, fetch_optional, &sql, now, worker_id)
     }
 
     /// Applies `event` to the job's status (per `coder_core::build::next_job_status`) in one
@@ -331,13 +331,13 @@ impl Store {
     /// Jobs `running` or `canceling` whose lease lapsed before `expired_before`: their runner
     /// stopped renewing it, so it is gone. A job whose runner is alive is never listed.
     pub async fn lapsed_jobs(&self, expired_before: Timestamp) -> Result<Vec<JobRow>> {
-        Ok(fetch!(
+        fetch!(
             self.read,
             fetch_all,
             "SELECT * FROM provisioner_jobs WHERE status IN ('running', 'canceling') \
              AND (heartbeat_at IS NULL OR heartbeat_at < $1) ORDER BY created_at",
             expired_before
-        )?)
+        )
     }
 
     /// `(position, size)` of a pending job in the queue (1-based; 0 when not pending).

@@ -34,7 +34,7 @@ impl Store {
         now: Timestamp,
         window: Duration,
     ) -> Result<LoginAttempts> {
-        Ok(fetch!(
+        fetch!(
             self.pool,
             fetch_one,
             "INSERT INTO login_attempts (key_hash, attempts, window_start) VALUES ($1, 1, $2) \
@@ -45,7 +45,7 @@ impl Store {
             key_hash,
             now,
             window_cutoff(now, window)?
-        )?)
+        )
     }
 
     /// Forgets `key_hash`'s attempts (after a successful login).

@@ -52,10 +52,10 @@ impl Store {
 
     /// The versions applied so far, in order.
     pub async fn applied_migrations(&self) -> Result<Vec<i64>> {
-        Ok(fetch_scalar!(
+        fetch_scalar!(
             self.read,
             fetch_all,
             "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version"
-        )?)
+        )
     }
 }

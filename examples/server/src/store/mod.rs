@@ -146,7 +146,7 @@ impl Store {
     /// Runs one query outside this module's API (tests, health checks) and returns the
     /// integer in the first column of its first row, e.g. `SELECT COUNT(*) FROM users`.
     pub async fn query_i64(&self, sql: &str) -> Result<i64> {
-        Ok(fetch_scalar!(self.pool, fetch_one, sql)?)
+        fetch_scalar!(self.pool, fetch_one, sql)
     }
 
     /// Closes every connection.

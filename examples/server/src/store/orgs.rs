@@ -102,12 +102,12 @@ impl Store {
 
     /// The organizations `user_id` belongs to.
     pub async fn user_org_ids(&self, user_id: Uuid) -> Result<Vec<Uuid>> {
-        Ok(fetch_scalar!(
+        fetch_scalar!(
             self.read,
             fetch_all,
             "SELECT organization_id FROM organization_members WHERE user_id = $1 ORDER BY created_at",
             user_id
-        )?)
+        )
     }
 
     /// Members of an organization: `(user id, membership created, membership updated)`.
@@ -143,11 +143,11 @@ impl Store {
     }
 
     async fn site_value_get(&self, key: &str) -> Result<Option<String>> {
-        Ok(fetch_scalar!(
+        fetch_scalar!(
             self.read,
             fetch_optional,
             "SELECT value FROM site_config WHERE key = $1",
             key
-        )?)
+        )
     }
 }

@@ -211,17 +211,17 @@ impl Store {
     /// The version whose `column` (a unique one) is `value`.
     async fn version_where(&self, column: &str, value: Uuid) -> Result<Option<VersionRow>> {
         let sql = format!("SELECT * FROM template_versions WHERE {column} = $1");
-        Ok(fetch!(self.read, fetch_optional, &sql, value)?)
+        fetch!(self.read, fetch_optional, &sql, value)
     }
 
     /// A template's versions, oldest first.
     pub async fn list_versions(&self, template_id: Uuid) -> Result<Vec<VersionRow>> {
-        Ok(fetch!(
+        fetch!(
             self.read,
             fetch_all,
             "SELECT * FROM template_versions WHERE template_id = $1 ORDER BY created_at, id",
             template_id
-        )?)
+        )
     }
 
     /// Records what the import job read from the archive.
@@ -242,10 +242,25 @@ impl Store {
     pub async fn create_template(&self, t: &TemplateRow) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let mut c = tx.conn();
-        execute!(c, "INSERT INTO templates (id, organization_id, name, display_name, description, icon, provisioner, \
-             active_version_id, created_by, settings, deleted, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, FALSE, $11, $12)", t.id, t.organization_id, &t.name, &t.display_name, &t.description, &t.icon, t.provisioner.as_str(), t.active_version_id, t.created_by, Json(&t.settings), t.created_at, t.updated_at)
-        .map_err(|e| name_taken(e.into(), &t.name))?;
+        execute!(
+            c,
+            "INSERT INTO templates (id, organization_id, name, display_name, description, icon, \
+             provisioner, active_version_id, created_by, settings, deleted, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, FALSE, $11, $12)",
+            t.id,
+            t.organization_id,
+            &t.name,
+            &t.display_name,
+            &t.description,
+            &t.icon,
+            t.provisioner.as_str(),
+            t.active_version_id,
+            t.created_by,
+            Json(&t.settings),
+            t.created_at,
+            t.updated_at
+        )
+        .map_err(|e| name_taken(e, &t.name))?;
         let attached = execute!(
             c,
             "UPDATE template_versions SET template_id = $1 WHERE id = $2 AND template_id IS NULL",
@@ -264,41 +279,52 @@ impl Store {
 
     /// A live template by id.
     pub async fn template(&self, id: Uuid) -> Result<Option<TemplateRow>> {
-        Ok(fetch!(
+        fetch!(
             self.read,
             fetch_optional,
             "SELECT * FROM templates WHERE id = $1 AND NOT deleted",
             id
-        )?)
+        )
     }
 
     /// A live template by organization and name (case-insensitive, as Coder's).
     pub async fn template_by_name(&self, org_id: Uuid, name: &str) -> Result<Option<TemplateRow>> {
-        Ok(fetch!(
+        fetch!(
             self.read,
             fetch_optional,
             "SELECT * FROM templates WHERE organization_id = $1 AND lower(name) = lower($2) AND NOT deleted",
             org_id,
             name
-        )?)
+        )
     }
 
     /// Live templates, optionally of one organization, by name.
     pub async fn list_templates(&self, org_id: Option<Uuid>) -> Result<Vec<TemplateRow>> {
-        Ok(fetch!(
+        fetch!(
             self.read,
             fetch_all,
             "SELECT * FROM templates WHERE NOT deleted AND ($1 IS NULL OR organization_id = $1) ORDER BY name",
             org_id
-        )?)
+        )
     }
 
     /// Saves a template's editable fields. A name taken in the organization (regardless of
     /// case) is a conflict.
     pub async fn update_template(&self, t: &TemplateRow) -> Result<()> {
-        execute!(self.pool, "UPDATE templates SET name = $1, display_name = $2, description = $3, icon = $4, active_version_id = $5, \
-             settings = $6, updated_at = $7 WHERE id = $8", &t.name, &t.display_name, &t.description, &t.icon, t.active_version_id, Json(&t.settings), t.updated_at, t.id)
-        .map_err(|e| name_taken(e.into(), &t.name))?;
+        execute!(
+            self.pool,
+            "UPDATE templates SET name = $1, display_name = $2, description = $3, icon = $4, \
+             active_version_id = $5, settings = $6, updated_at = $7 WHERE id = $8",
+            &t.name,
+            &t.display_name,
+            &t.description,
+            &t.icon,
+            t.active_version_id,
+            Json(&t.settings),
+            t.updated_at,
+            t.id
+        )
+        .map_err(|e| name_taken(e, &t.name))?;
         Ok(())
     }
 

@@ -74,11 +74,7 @@ pub struct ApiKeyRow {
 impl Store {
     /// How many users exist.
     pub async fn count_users(&self) -> Result<i64> {
-        Ok(fetch_scalar!(
-            self.read,
-            fetch_one,
-            "SELECT COUNT(*) FROM users"
-        )?)
+        fetch_scalar!(self.read, fetch_one, "SELECT COUNT(*) FROM users")
     }
 
     /// Creates a user and makes them a member of `org_id`, in one transaction.
@@ -128,12 +124,12 @@ impl Store {
 
     /// A user by id.
     pub async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRow>> {
-        Ok(fetch!(
+        fetch!(
             self.read,
             fetch_optional,
             "SELECT * FROM users WHERE id = $1",
             id
-        )?)
+        )
     }
 
     /// A user by username (case-insensitive, as Coder's).
@@ -149,18 +145,18 @@ impl Store {
     /// The user whose `column` (a case-insensitively unique one) is `value`, in any case.
     async fn user_where(&self, column: &str, value: &str) -> Result<Option<UserRow>> {
         let sql = format!("SELECT * FROM users WHERE lower({column}) = lower($1)");
-        Ok(fetch!(self.read, fetch_optional, &sql, value)?)
+        fetch!(self.read, fetch_optional, &sql, value)
     }
 
     /// Users whose username or email contains `search` (all when empty), oldest first.
     pub async fn list_users(&self, search: &str) -> Result<Vec<UserRow>> {
         let pattern = format!("%{}%", search.to_lowercase());
-        Ok(fetch!(
+        fetch!(
             self.read,
             fetch_all,
             "SELECT * FROM users WHERE lower(username) LIKE $1 OR lower(email) LIKE $1 ORDER BY created_at, username",
             &pattern
-        )?)
+        )
     }
 
     /// Records that the user was seen at `now`.
@@ -197,22 +193,22 @@ impl Store {
 
     /// An API key by its public id.
     pub async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>> {
-        Ok(fetch!(
+        fetch!(
             self.read,
             fetch_optional,
             "SELECT * FROM api_keys WHERE id = $1",
             id
-        )?)
+        )
     }
 
     /// The user's named tokens, oldest first.
     pub async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<ApiKeyRow>> {
-        Ok(fetch!(
+        fetch!(
             self.read,
             fetch_all,
             "SELECT * FROM api_keys WHERE user_id = $1 AND login_type = 'token' ORDER BY created_at, id",
             user_id
-        )?)
+        )
     }
 
     /// Records a use of the key; `expires_at` is the refreshed expiry.

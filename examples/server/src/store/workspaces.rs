@@ -109,12 +109,12 @@ async fn insert_build(c: &mut Conn<'_>, b: &BuildRow) -> Result<()> {
 }
 
 async fn latest_build_in(c: &mut Conn<'_>, workspace_id: Uuid) -> Result<Option<BuildRow>> {
-    Ok(fetch!(
+    fetch!(
         c,
         fetch_optional,
         "SELECT * FROM workspace_builds WHERE workspace_id = $1 ORDER BY build_number DESC LIMIT 1",
         workspace_id
-    )?)
+    )
 }
 
 impl Store {
@@ -128,17 +128,30 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let mut c = tx.conn();
-        let inserted = execute!(c, "INSERT INTO workspaces (id, owner_id, organization_id, template_id, name, autostart_schedule, ttl_ms, \
+        execute!(
+            c,
+            "INSERT INTO workspaces (id, owner_id, organization_id, template_id, name, autostart_schedule, ttl_ms, \
              automatic_updates, deleted, last_used_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE, $9, $10, $11)", w.id, w.owner_id, w.organization_id, w.template_id, &w.name, &w.autostart_schedule, w.ttl_ms, &w.automatic_updates, w.last_used_at, w.created_at, w.updated_at)
-        .map_err(Error::from);
-        if let Err(e) = inserted {
-            return Err(if e.is_unique_violation() {
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE, $9, $10, $11)",
+            w.id,
+            w.owner_id,
+            w.organization_id,
+            w.template_id,
+            &w.name,
+            &w.autostart_schedule,
+            w.ttl_ms,
+            &w.automatic_updates,
+            w.last_used_at,
+            w.created_at,
+            w.updated_at
+        )
+        .map_err(|e| {
+            if e.is_unique_violation() {
                 Error::conflict(format!("Workspace {:?} already exists.", w.name))
             } else {
                 e
-            });
-        }
+            }
+        })?;
         insert_job(&mut c, job).await?;
         insert_build(&mut c, b).await?;
         tx.commit().await?;
@@ -178,12 +191,12 @@ impl Store {
 
     /// A workspace by id (deleted ones included; callers decide).
     pub async fn workspace(&self, id: Uuid) -> Result<Option<WorkspaceRow>> {
-        Ok(fetch!(
+        fetch!(
             self.read,
             fetch_optional,
             "SELECT * FROM workspaces WHERE id = $1",
             id
-        )?)
+        )
     }
 
     /// A workspace by owner and name (case-insensitive, as Coder's): the live one, or else
@@ -193,34 +206,34 @@ impl Store {
         owner_id: Uuid,
         name: &str,
     ) -> Result<Option<WorkspaceRow>> {
-        Ok(fetch!(
+        fetch!(
             self.read,
             fetch_optional,
             "SELECT * FROM workspaces WHERE owner_id = $1 AND lower(name) = lower($2) \
              ORDER BY deleted, created_at DESC LIMIT 1",
             owner_id,
             name
-        )?)
+        )
     }
 
     /// Live workspaces, optionally of one owner, by name.
     pub async fn list_workspaces(&self, owner_id: Option<Uuid>) -> Result<Vec<WorkspaceRow>> {
-        Ok(fetch!(
+        fetch!(
             self.read,
             fetch_all,
             "SELECT * FROM workspaces WHERE NOT deleted AND ($1 IS NULL OR owner_id = $1) ORDER BY name, id",
             owner_id
-        )?)
+        )
     }
 
     /// Live workspaces of a template.
     pub async fn count_template_workspaces(&self, template_id: Uuid) -> Result<i64> {
-        Ok(fetch_scalar!(
+        fetch_scalar!(
             self.read,
             fetch_one,
             "SELECT COUNT(*) FROM workspaces WHERE NOT deleted AND template_id = $1",
             template_id
-        )?)
+        )
     }
 
     /// Saves the schedule fields of a workspace.
@@ -260,17 +273,17 @@ impl Store {
     /// The build whose `column` (a unique one) is `value`.
     async fn build_where(&self, column: &str, value: Uuid) -> Result<Option<BuildRow>> {
         let sql = format!("SELECT * FROM workspace_builds WHERE {column} = $1");
-        Ok(fetch!(self.read, fetch_optional, &sql, value)?)
+        fetch!(self.read, fetch_optional, &sql, value)
     }
 
     /// A workspace's builds, newest first.
     pub async fn list_builds(&self, workspace_id: Uuid) -> Result<Vec<BuildRow>> {
-        Ok(fetch!(
+        fetch!(
             self.read,
             fetch_all,
             "SELECT * FROM workspace_builds WHERE workspace_id = $1 ORDER BY build_number DESC",
             workspace_id
-        )?)
+        )
     }
 
     /// Durably records the provisioner state of a build in progress (what it has created so
