@@ -55,6 +55,7 @@ both_backends!(
     a_build_cannot_start_while_one_is_active,
     only_jobs_past_their_lease_are_recovered,
     names_are_unique_regardless_of_case,
+    columns_have_the_backends_native_types,
     login_attempts_are_counted_per_hashed_key_and_expire,
 );
 
@@ -674,6 +675,56 @@ async fn names_are_unique_regardless_of_case(store: Store) {
             .map(|w| w.id),
         Some(ws.id)
     );
+}
+
+async fn columns_have_the_backends_native_types(store: Store) {
+    let f = fixture(&store).await;
+    let (ws, b, j) = workspace_rows(&f, "dev");
+    store.create_workspace(&ws, &b, &j).await.expect("create");
+    store
+        .append_job_log(
+            j.id,
+            LogSource::Provisioner,
+            LogLevel::Info,
+            "",
+            "x",
+            Utc::now(),
+        )
+        .await
+        .expect("log");
+    // (table, column, PostgreSQL type, SQLite storage class of the stored value)
+    let columns = [
+        ("workspaces", "id", "uuid", "blob"),
+        ("workspaces", "deleted", "boolean", "integer"),
+        (
+            "workspaces",
+            "created_at",
+            "timestamp with time zone",
+            "text",
+        ),
+        ("workspace_builds", "provisioner_state", "bytea", "blob"),
+        ("workspace_builds", "parameters", "jsonb", "text"),
+        ("provisioner_jobs", "input", "jsonb", "text"),
+        ("provisioner_job_logs", "id", "bigint", "integer"),
+        ("users", "rbac_roles", "jsonb", "text"),
+    ];
+    for (table, column, pg, sqlite) in columns {
+        let sql = match store.backend() {
+            Backend::Postgres => format!(
+                "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() \
+                 AND table_name = '{table}' AND column_name = '{column}' AND data_type = '{pg}'"
+            ),
+            // 1 when every stored value (and at least one) has that storage class.
+            Backend::Sqlite => format!(
+                "SELECT COUNT(*) > 0 AND COUNT(*) = SUM(typeof({column}) = '{sqlite}') FROM {table}"
+            ),
+        };
+        assert_eq!(
+            store.query_i64(&sql).await.expect("type"),
+            1,
+            "{table}.{column}"
+        );
+    }
 }
 
 /// The schema the hand-rolled migrator of earlier versions left (in part): text ids.
