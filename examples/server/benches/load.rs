@@ -473,8 +473,7 @@ async fn drive(
 
 async fn fresh_pg_database(admin: &str) -> String {
     use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(admin).await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
     let name = format!("coder_bench_{}", uuid::Uuid::new_v4().simple());
     sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
@@ -487,7 +486,7 @@ async fn fresh_pg_database(admin: &str) -> String {
 async fn drop_database(admin: &str, url: &str) {
     use sqlx::Connection;
     let name = url.rsplit('/').next().unwrap_or_default();
-    if let Ok(mut conn) = sqlx::AnyConnection::connect(admin).await {
+    if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
         let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&mut conn)
             .await;

@@ -12,7 +12,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sqlx::AnyPool;
+use sqlx::PgPool;
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
@@ -91,7 +91,7 @@ impl Events {
     pub async fn bridge_postgres(
         &mut self,
         url: &str,
-        pool: AnyPool,
+        pool: PgPool,
         jobs_queued: Arc<Notify>,
     ) -> Result<(), sqlx::Error> {
         let mut listener = sqlx::postgres::PgListener::connect(url).await?;
@@ -125,9 +125,7 @@ impl Events {
                 // Let a burst gather: each distinct event leaves once per window.
                 tokio::time::sleep(COALESCE_WINDOW).await;
                 for event in outbox.take() {
-                    // pg_notify returns void, which the Any driver cannot decode: select a
-                    // constant.
-                    let sent = sqlx::query("SELECT 1 AS sent FROM (SELECT pg_notify($1, $2)) AS n")
+                    let sent = sqlx::query("SELECT pg_notify($1, $2)")
                         .bind(CHANNEL)
                         .bind(event.encode(me))
                         .execute(&pool)

@@ -43,9 +43,9 @@ pub async fn build_state(listener: &TcpListener, config: Config) -> Result<AppSt
     )?);
     let jobs_queued = Arc::new(Notify::new());
     let mut events = Events::new();
-    if let Some(url) = &config.postgres_url {
+    if let (Some(url), Some(pool)) = (&config.postgres_url, store.pg_pool()) {
         events
-            .bridge_postgres(url, store.pool().clone(), Arc::clone(&jobs_queued))
+            .bridge_postgres(url, pool.clone(), Arc::clone(&jobs_queued))
             .await?;
     }
     let mut provisioners = crate::provisioners::Provisioners::default();

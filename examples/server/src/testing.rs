@@ -5,7 +5,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use sqlx::Connection;
+use sqlx::{Connection, PgConnection};
 
 /// The admin URL of the test PostgreSQL server (a role that may create databases).
 ///
@@ -57,7 +57,6 @@ pub fn pg_admin_url() -> Result<&'static str, String> {
 /// Creates an empty database for one test and returns its URL. The first call in a process
 /// drops the test databases earlier runs left behind.
 pub async fn fresh_pg_url() -> Result<String, String> {
-    sqlx::any::install_default_drivers();
     let admin = pg_admin_url()?;
     let name = format!(
         "coder_test_{}_{}",
@@ -66,7 +65,7 @@ pub async fn fresh_pg_url() -> Result<String, String> {
     );
     let mut conn = None;
     for _ in 0..50 {
-        match sqlx::AnyConnection::connect(admin).await {
+        match PgConnection::connect(admin).await {
             Ok(c) => {
                 conn = Some(c);
                 break;
@@ -94,20 +93,18 @@ fn unix_secs() -> u64 {
 
 /// Once per process: drops the databases earlier runs left behind: those created over an hour
 /// ago (their name says when), so suites running side by side keep theirs.
-async fn drop_stale_databases(conn: &mut sqlx::AnyConnection) {
+async fn drop_stale_databases(conn: &mut PgConnection) {
     static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     CLEANED
         .get_or_init(|| async {
-            use sqlx::Row;
-            let rows = sqlx::query(
-                "SELECT datname::text AS name FROM pg_database WHERE datname LIKE 'coder\\_test\\_%'",
+            let names: Vec<String> = sqlx::query_scalar(
+                "SELECT datname::text FROM pg_database WHERE datname LIKE 'coder\\_test\\_%'",
             )
             .fetch_all(&mut *conn)
             .await
             .unwrap_or_default();
             let cutoff = unix_secs().saturating_sub(3600);
-            for r in rows {
-                let name: String = r.try_get("name").unwrap_or_default();
+            for name in names {
                 let created = name
                     .strip_prefix("coder_test_")
                     .and_then(|rest| rest.split('_').next())

@@ -37,13 +37,7 @@ async fn open(config: &Config) -> Store {
 }
 
 async fn count(store: &Store, sql: &str) -> i64 {
-    use sqlx::Row;
-    sqlx::query(sql)
-        .fetch_one(store.pool())
-        .await
-        .unwrap()
-        .try_get::<i64, _>("n")
-        .unwrap()
+    store.query_i64(sql).await.unwrap()
 }
 
 /// A start whose completion fails at `step`: nothing of it is recorded; after a restart the

@@ -127,8 +127,8 @@ async fn a_job_for_a_provisioner_the_server_lacks_fails_saying_which_it_has() {
     let store = coder_server::store::Store::open_sqlite(&config.sqlite_path())
         .await
         .unwrap();
-    sqlx::query("UPDATE provisioner_jobs SET provisioner = 'terraform'")
-        .execute(store.pool())
+    store
+        .execute_sql("UPDATE provisioner_jobs SET provisioner = 'terraform'")
         .await
         .unwrap();
     store.close().await;

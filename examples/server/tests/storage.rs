@@ -14,9 +14,10 @@ use coder_core::model::{
     ProvisionerType, WorkspaceTransition,
 };
 use coder_server::store::{
-    ApiKeyRow, BuildRow, FileRow, JobInsert, JobRow, Store, TemplateRow, TemplateSettings, UserRow,
-    VersionRow, WorkspaceRow,
+    ApiKeyRow, Backend, BuildRow, FileRow, JobInsert, JobRow, Store, TemplateRow, TemplateSettings,
+    UserRow, VersionRow, WorkspaceRow,
 };
+use sqlx::Connection;
 use uuid::Uuid;
 
 macro_rules! both_backends {
@@ -53,6 +54,8 @@ both_backends!(
     workspace_creation_is_one_transaction,
     a_build_cannot_start_while_one_is_active,
     only_jobs_past_their_lease_are_recovered,
+    names_are_unique_regardless_of_case,
+    columns_have_the_backends_native_types,
     login_attempts_are_counted_per_hashed_key_and_expire,
 );
 
@@ -117,22 +120,32 @@ async fn fixture(store: &Store) -> Fixture {
         version: Uuid::nil(),
         template: Uuid::nil(),
     };
+    f.version = new_version(store, &f).await;
+    let t = template_row(&f, "local");
+    store.create_template(&t).await.expect("template");
+    f.template = t.id;
+    f
+}
+
+/// Creates a template version (and its pending import job) not yet attached to a template.
+async fn new_version(store: &Store, f: &Fixture) -> Uuid {
     let version = Uuid::new_v4();
     let import = job(
-        &f,
+        f,
         ProvisionerJobType::TemplateVersionImport,
         ProvisionerJobInput {
             template_version_id: Some(version),
             ..Default::default()
         },
     );
+    let now = Utc::now();
     store
         .create_version(
             &VersionRow {
                 id: version,
                 template_id: None,
-                organization_id: org,
-                name: "v1".to_owned(),
+                organization_id: f.org,
+                name: version.to_string(),
                 message: String::new(),
                 readme: String::new(),
                 job_id: import.id,
@@ -146,27 +159,26 @@ async fn fixture(store: &Store) -> Fixture {
         )
         .await
         .expect("version");
-    let template = Uuid::new_v4();
-    store
-        .create_template(&TemplateRow {
-            id: template,
-            organization_id: org,
-            name: "local".to_owned(),
-            display_name: String::new(),
-            description: String::new(),
-            icon: String::new(),
-            provisioner: ProvisionerType::Process,
-            active_version_id: version,
-            created_by: f.user.id,
-            settings: TemplateSettings::default(),
-            created_at: now,
-            updated_at: now,
-        })
-        .await
-        .expect("template");
-    f.version = version;
-    f.template = template;
-    f
+    version
+}
+
+/// A template named `name` of the fixture's organization, with the fixture's version.
+fn template_row(f: &Fixture, name: &str) -> TemplateRow {
+    let now = Utc::now();
+    TemplateRow {
+        id: Uuid::new_v4(),
+        organization_id: f.org,
+        name: name.to_owned(),
+        display_name: String::new(),
+        description: String::new(),
+        icon: String::new(),
+        provisioner: ProvisionerType::Process,
+        active_version_id: f.version,
+        created_by: f.user.id,
+        settings: TemplateSettings::default(),
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 fn workspace_rows(f: &Fixture, name: &str) -> (WorkspaceRow, BuildRow, JobRow) {
@@ -214,25 +226,22 @@ fn workspace_rows(f: &Fixture, name: &str) -> (WorkspaceRow, BuildRow, JobRow) {
 }
 
 async fn count(store: &Store, table: &str) -> i64 {
-    use sqlx::Row;
-    sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
-        .fetch_one(store.pool())
+    store
+        .query_i64(&format!("SELECT COUNT(*) FROM {table}"))
         .await
         .expect("count")
-        .try_get::<i64, _>("n")
-        .expect("n")
 }
 
 async fn migrations_are_versioned_and_applied_once(store: Store) {
     assert_eq!(
         store.applied_migrations().await.expect("migrations"),
-        vec![1, 2, 3]
+        vec![1]
     );
     // Running them again (as a restart does) changes nothing.
     store.ensure_default_org().await.expect("org");
     assert_eq!(
         store.applied_migrations().await.expect("migrations"),
-        vec![1, 2, 3]
+        vec![1]
     );
     assert_eq!(count(&store, "organizations").await, 1);
     store.ensure_default_org().await.expect("org again");
@@ -324,36 +333,7 @@ async fn concurrent_acquisition_hands_each_job_out_once(store: Store) {
     let f = fixture(&store).await;
     // The fixture's import job is pending too: 1 + 20 jobs.
     for _ in 0..20 {
-        let version = Uuid::new_v4();
-        let j = job(
-            &f,
-            ProvisionerJobType::TemplateVersionImport,
-            ProvisionerJobInput {
-                template_version_id: Some(version),
-                ..Default::default()
-            },
-        );
-        let now = Utc::now();
-        store
-            .create_version(
-                &VersionRow {
-                    id: version,
-                    template_id: None,
-                    organization_id: f.org,
-                    name: version.to_string(),
-                    message: String::new(),
-                    readme: String::new(),
-                    job_id: j.id,
-                    created_by: f.user.id,
-                    archived: false,
-                    parameters: Vec::new(),
-                    created_at: now,
-                    updated_at: now,
-                },
-                &j,
-            )
-            .await
-            .expect("version");
+        new_version(&store, &f).await;
     }
     let mut tasks = Vec::new();
     for _ in 0..6 {
@@ -607,10 +587,237 @@ async fn only_jobs_past_their_lease_are_recovered(store: Store) {
     let _ = f;
 }
 
+async fn names_are_unique_regardless_of_case(store: Store) {
+    let f = fixture(&store).await;
+    // Users: username and email, each refused in another case.
+    let username = UserRow {
+        email: "other@example.com".to_owned(),
+        ..user("Alice")
+    };
+    let email = UserRow {
+        email: "ALICE@example.com".to_owned(),
+        ..user("bob")
+    };
+    for taken in [username, email] {
+        let err = store
+            .create_user(&taken, f.org, false)
+            .await
+            .expect_err("taken");
+        assert!(err.is_unique_violation(), "{err}");
+    }
+    assert_eq!(store.count_users().await.expect("count"), 1);
+    assert_eq!(
+        store
+            .user_by_username("ALICE")
+            .await
+            .expect("get")
+            .map(|u| u.id),
+        Some(f.user.id)
+    );
+    // Organizations (the server creates only the default one, `coder`).
+    let sql = match store.backend() {
+        Backend::Sqlite => {
+            "INSERT INTO organizations (id, name, display_name, description, icon, is_default, created_at, updated_at) \
+             VALUES (randomblob(16), 'CODER', '', '', '', FALSE, '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z')"
+        }
+        Backend::Postgres => {
+            "INSERT INTO organizations (id, name, display_name, description, icon, is_default, created_at, updated_at) \
+             VALUES (gen_random_uuid(), 'CODER', '', '', '', FALSE, now(), now())"
+        }
+    };
+    let err = store.execute_sql(sql).await.expect_err("taken");
+    assert!(err.is_unique_violation(), "{err}");
+    assert_eq!(
+        store.org("CODER").await.expect("get").map(|o| o.id),
+        Some(f.org)
+    );
+    // Templates, per organization: the same error as an exact duplicate.
+    let other = Fixture {
+        version: new_version(&store, &f).await,
+        ..f
+    };
+    let err = store
+        .create_template(&template_row(&other, "LOCAL"))
+        .await
+        .expect_err("taken");
+    assert_eq!(
+        (err.status().as_u16(), err.to_string()),
+        (
+            409,
+            "Template with name \"LOCAL\" already exists.".to_owned()
+        )
+    );
+    assert_eq!(
+        store
+            .template_by_name(other.org, "Local")
+            .await
+            .expect("get")
+            .map(|t| t.id),
+        Some(other.template)
+    );
+    // Workspaces, per owner: the same error as an exact duplicate.
+    let (ws, b, j) = workspace_rows(&other, "dev");
+    store.create_workspace(&ws, &b, &j).await.expect("create");
+    let (ws2, b2, j2) = workspace_rows(&other, "DEV");
+    let err = store
+        .create_workspace(&ws2, &b2, &j2)
+        .await
+        .expect_err("taken");
+    assert_eq!(
+        (err.status().as_u16(), err.to_string()),
+        (409, "Workspace \"DEV\" already exists.".to_owned())
+    );
+    assert_eq!(
+        store
+            .workspace_by_name(other.user.id, "Dev")
+            .await
+            .expect("get")
+            .map(|w| w.id),
+        Some(ws.id)
+    );
+}
+
+async fn columns_have_the_backends_native_types(store: Store) {
+    let f = fixture(&store).await;
+    let (ws, b, j) = workspace_rows(&f, "dev");
+    store.create_workspace(&ws, &b, &j).await.expect("create");
+    store
+        .append_job_log(
+            j.id,
+            LogSource::Provisioner,
+            LogLevel::Info,
+            "",
+            "x",
+            Utc::now(),
+        )
+        .await
+        .expect("log");
+    // (table, column, PostgreSQL type, SQLite storage class of the stored value)
+    let columns = [
+        ("workspaces", "id", "uuid", "blob"),
+        ("workspaces", "deleted", "boolean", "integer"),
+        (
+            "workspaces",
+            "created_at",
+            "timestamp with time zone",
+            "text",
+        ),
+        ("workspace_builds", "provisioner_state", "bytea", "blob"),
+        ("workspace_builds", "parameters", "jsonb", "text"),
+        ("provisioner_jobs", "input", "jsonb", "text"),
+        ("provisioner_job_logs", "id", "bigint", "integer"),
+        ("users", "rbac_roles", "jsonb", "text"),
+    ];
+    for (table, column, pg, sqlite) in columns {
+        let sql = match store.backend() {
+            Backend::Postgres => format!(
+                "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() \
+                 AND table_name = '{table}' AND column_name = '{column}' AND data_type = '{pg}'"
+            ),
+            // 1 when every stored value (and at least one) has that storage class.
+            Backend::Sqlite => format!(
+                "SELECT COUNT(*) > 0 AND COUNT(*) = SUM(typeof({column}) = '{sqlite}') FROM {table}"
+            ),
+        };
+        assert_eq!(
+            store.query_i64(&sql).await.expect("type"),
+            1,
+            "{table}.{column}"
+        );
+    }
+}
+
+/// The schema the hand-rolled migrator of earlier versions left (in part): text ids.
+const OLD_SCHEMA: &str = "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL); \
+    INSERT INTO schema_migrations VALUES (1, 'initial', '2026-11-01T00:00:00.000000Z'); \
+    CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE); \
+    INSERT INTO users VALUES ('8d0d6f5e-4c59-4c8e-9a55-0f3e6d3c2a11', 'alice')";
+
+/// What opening such a database says.
+fn refused(what: &str) -> String {
+    format!(
+        "{what} was created by an earlier coder-server (it has a schema_migrations table) whose \
+         schema this version cannot upgrade; nothing was changed. Start with a fresh database: a \
+         new --cache-dir for SQLite, or an empty database in --postgres-url."
+    )
+}
+
+/// Asserts that the database behind connection `$c` holds what [`OLD_SCHEMA`] made and nothing
+/// else; `$tables` lists its tables' names in order.
+macro_rules! assert_old_schema_untouched {
+    ($c:ident, $tables:expr) => {
+        let tables: Vec<String> = sqlx::query_scalar($tables)
+            .fetch_all(&mut $c)
+            .await
+            .expect("tables");
+        assert_eq!(tables, ["schema_migrations", "users"]);
+        let users: Vec<String> = sqlx::query_scalar("SELECT username FROM users")
+            .fetch_all(&mut $c)
+            .await
+            .expect("users");
+        assert_eq!(users, ["alice"]);
+    };
+}
+
+#[tokio::test]
+async fn sqlite_database_of_the_old_migrator_is_refused_unchanged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("coder.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
+    let mut c = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .expect("connect");
+    sqlx::raw_sql(OLD_SCHEMA)
+        .execute(&mut c)
+        .await
+        .expect("old");
+    let err = Store::open_sqlite(&path).await.expect_err("refused");
+    assert_eq!(err.to_string(), refused(&path.display().to_string()));
+    assert_old_schema_untouched!(
+        c,
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+    );
+}
+
+#[tokio::test]
+async fn postgres_database_of_the_old_migrator_is_refused_unchanged() {
+    let url = common::fresh_pg_url().await;
+    let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
+    sqlx::raw_sql(OLD_SCHEMA)
+        .execute(&mut c)
+        .await
+        .expect("old");
+    let err = Store::open_postgres(&url).await.expect_err("refused");
+    assert_eq!(err.to_string(), refused("the PostgreSQL database"));
+    assert_old_schema_untouched!(
+        c,
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name"
+    );
+}
+
+/// Replicas starting together on an empty database: sqlx's migrator holds an advisory lock,
+/// so each migration runs once and every replica opens.
+#[tokio::test]
+async fn postgres_replicas_starting_together_migrate_once() {
+    let url = common::fresh_pg_url().await;
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { Store::open_postgres(&url).await })
+        })
+        .collect();
+    for open in opens {
+        let store = open.await.expect("task").expect("open");
+        assert_eq!(store.applied_migrations().await.expect("migrations"), [1]);
+        store.close().await;
+    }
+}
+
 async fn login_attempts_are_counted_per_hashed_key_and_expire(store: Store) {
     use chrono::TimeZone;
     use sha2::Digest;
-    use sqlx::Row;
     let key = coder_server::auth::login_attempt_key("Admin@Example.COM");
     let expected: String = sha2::Sha256::digest(b"admin@example.com")
         .iter()
@@ -640,17 +847,11 @@ async fn login_attempts_are_counted_per_hashed_key_and_expire(store: Store) {
         .count_login_attempt("other", at(61), window)
         .await
         .unwrap();
-    // Only hashes are stored.
-    let keys: Vec<String> = sqlx::query("SELECT key_hash FROM login_attempts ORDER BY key_hash")
-        .fetch_all(store.pool())
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.try_get("key_hash").unwrap())
-        .collect();
-    let mut expected = vec![key.clone(), "other".to_owned()];
-    expected.sort();
-    assert_eq!(keys, expected);
+    // Only hashes are stored: the two keys are the only rows.
+    let stored =
+        format!("SELECT COUNT(*) FROM login_attempts WHERE key_hash IN ('{key}', 'other')");
+    assert_eq!(store.query_i64(&stored).await.unwrap(), 2);
+    assert_eq!(crate::count(&store, "login_attempts").await, 2);
     // Expiry deletes a key once its window has ended, and a reset forgets it at once.
     assert_eq!(
         store

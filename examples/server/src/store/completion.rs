@@ -7,12 +7,12 @@ use coder_core::build::JobEvent;
 use coder_core::model::{
     LogLevel, LogSource, TemplateVersionParameter, Timestamp, WorkspaceResource,
 };
-use sqlx::AnyConnection;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::Store;
+use super::db::{Conn, execute};
 use super::jobs::{JobRow, append_job_log_in, job_event_in};
-use super::rows::{to_json, ts};
 use crate::error::{Error, Result};
 
 /// The job being finished and the worker that holds it.
@@ -76,19 +76,14 @@ impl Store {
         now: Timestamp,
     ) -> Result<JobRow> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE template_versions SET readme = $1, parameters = $2, updated_at = $3 WHERE id = $4",
-        )
-        .bind(&done.readme)
-        .bind(to_json(&done.parameters))
-        .bind(ts(now))
-        .bind(done.version_id.to_string())
-        .execute(&mut *tx)
-        .await?;
+        let mut c = tx.conn();
+        let (readme, parameters) = (&done.readme, &done.parameters);
+        super::templates::set_version_schema_in(&mut c, done.version_id, readme, parameters, now)
+            .await?;
         fail::fail_point!("complete_import::schema", |_| Err(failpoint()));
-        set_job_resources(&mut tx, job.id, &done.resources).await?;
+        set_job_resources(&mut c, job.id, &done.resources).await?;
         fail::fail_point!("complete_import::resources", |_| Err(failpoint()));
-        let row = succeed(&mut tx, job, now).await?;
+        let row = succeed(&mut c, job, now).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -102,41 +97,42 @@ impl Store {
         now: Timestamp,
     ) -> Result<JobRow> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let mut c = tx.conn();
+        execute!(
+            c,
             "UPDATE workspace_builds SET provisioner_state = $1, deadline = $2, updated_at = $3 WHERE id = $4",
-        )
-        .bind(done.state.clone())
-        .bind(done.deadline.map(ts))
-        .bind(ts(now))
-        .bind(done.build_id.to_string())
-        .execute(&mut *tx)
-        .await?;
+            &done.state,
+            done.deadline,
+            now,
+            done.build_id
+        )?;
         fail::fail_point!("complete_build::state", |_| Err(failpoint()));
-        set_job_resources(&mut tx, job.id, &done.resources).await?;
+        set_job_resources(&mut c, job.id, &done.resources).await?;
         fail::fail_point!("complete_build::resources", |_| Err(failpoint()));
         for token in &done.agent_tokens {
-            sqlx::query(
-                "INSERT INTO workspace_agent_tokens (agent_id, hashed_token, workspace_id, build_id, agent_name, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(token.agent_id.to_string())
-            .bind(&token.hashed_token)
-            .bind(done.workspace_id.to_string())
-            .bind(done.build_id.to_string())
-            .bind(&token.agent_name)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?;
+            execute!(
+                c,
+                "INSERT INTO workspace_agent_tokens (agent_id, hashed_token, workspace_id, build_id, agent_name, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                token.agent_id,
+                &token.hashed_token,
+                done.workspace_id,
+                done.build_id,
+                &token.agent_name,
+                now
+            )?;
         }
         fail::fail_point!("complete_build::agent_tokens", |_| Err(failpoint()));
         if done.delete_workspace {
-            sqlx::query("UPDATE workspaces SET deleted = 1, updated_at = $1 WHERE id = $2")
-                .bind(ts(now))
-                .bind(done.workspace_id.to_string())
-                .execute(&mut *tx)
-                .await?;
+            execute!(
+                c,
+                "UPDATE workspaces SET deleted = TRUE, updated_at = $1 WHERE id = $2",
+                now,
+                done.workspace_id
+            )?;
         }
         fail::fail_point!("complete_build::workspace", |_| Err(failpoint()));
-        let row = succeed(&mut tx, job, now).await?;
+        let row = succeed(&mut c, job, now).await?;
         fail::fail_point!("complete_build::job", |_| Err(failpoint()));
         tx.commit().await?;
         Ok(row)
@@ -153,22 +149,23 @@ impl Store {
         now: Timestamp,
     ) -> Result<JobRow> {
         let mut tx = self.pool.begin().await?;
-        log_outcome(&mut tx, job.id, level, log, now).await?;
-        let row = job_event_in(&mut tx, job.id, Some(job.worker_id), event, error, now).await?;
+        let mut c = tx.conn();
+        log_outcome(&mut c, job.id, level, log, now).await?;
+        let row = job_event_in(&mut c, job.id, Some(job.worker_id), event, error, now).await?;
         tx.commit().await?;
         Ok(row)
     }
 }
 
 /// Writes a job's last log line and marks it succeeded, inside the caller's transaction.
-async fn succeed(c: &mut AnyConnection, job: HeldJob, now: Timestamp) -> Result<JobRow> {
-    log_outcome(&mut *c, job.id, LogLevel::Info, "Job succeeded", now).await?;
+async fn succeed(c: &mut Conn<'_>, job: HeldJob, now: Timestamp) -> Result<JobRow> {
+    log_outcome(c, job.id, LogLevel::Info, "Job succeeded", now).await?;
     let event = JobEvent::Succeeded;
-    job_event_in(&mut *c, job.id, Some(job.worker_id), event, "", now).await
+    job_event_in(c, job.id, Some(job.worker_id), event, "", now).await
 }
 
 async fn log_outcome(
-    c: &mut AnyConnection,
+    c: &mut Conn<'_>,
     id: Uuid,
     level: LogLevel,
     output: &str,
@@ -180,15 +177,16 @@ async fn log_outcome(
 }
 
 async fn set_job_resources(
-    c: &mut AnyConnection,
+    c: &mut Conn<'_>,
     id: Uuid,
     resources: &[WorkspaceResource],
 ) -> Result<()> {
-    sqlx::query("UPDATE provisioner_jobs SET resources = $1 WHERE id = $2")
-        .bind(to_json(&resources))
-        .bind(id.to_string())
-        .execute(&mut *c)
-        .await?;
+    execute!(
+        c,
+        "UPDATE provisioner_jobs SET resources = $1 WHERE id = $2",
+        Json(resources),
+        id
+    )?;
     Ok(())
 }
 

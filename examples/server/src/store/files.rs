@@ -1,15 +1,14 @@
 //! Uploaded files (template archives), deduplicated per uploader by SHA-256.
 
 use coder_core::model::Timestamp;
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::Store;
-use super::rows::{RowExt, ts};
+use super::db::{execute, fetch, fetch_scalar};
 use crate::error::Result;
 
 /// A stored file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FileRow {
     /// Id (what Coder's API calls `hash`).
     pub id: Uuid,
@@ -23,19 +22,6 @@ pub struct FileRow {
     pub data: Vec<u8>,
     /// Upload time.
     pub created_at: Timestamp,
-}
-
-impl FileRow {
-    fn from_row(r: &AnyRow) -> Result<Self> {
-        Ok(Self {
-            id: r.uuid("id")?,
-            hash: r.text("hash")?,
-            created_by: r.uuid("created_by")?,
-            mimetype: r.text("mimetype")?,
-            data: r.bytes("data")?,
-            created_at: r.time("created_at")?,
-        })
-    }
 }
 
 impl Store {
@@ -54,47 +40,44 @@ impl Store {
             data,
             created_at,
         } = file;
-        let inserted = sqlx::query(
+        let inserted = execute!(
+            self.pool,
             "INSERT INTO files (id, hash, created_by, mimetype, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id.to_string())
-        .bind(&hash)
-        .bind(created_by.to_string())
-        .bind(mimetype)
-        // A borrowed slice: sqlx's `Any` layer copies an owned `Vec` it is given.
-        .bind(data.as_slice())
-        .bind(ts(created_at))
-        .execute(&self.pool)
-        .await;
+            id,
+            &hash,
+            created_by,
+            mimetype,
+            data,
+            created_at
+        );
         match inserted {
             Ok(_) => Ok((id, true)),
             // A concurrent identical upload won the race: answer with its id.
-            Err(e)
-                if e.as_database_error()
-                    .is_some_and(|d| d.is_unique_violation()) =>
-            {
+            Err(e) if e.is_unique_violation() => {
                 let existing = self.file_id_by_hash(&hash, created_by).await?;
                 Ok((existing.unwrap_or(id), false))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 
     async fn file_id_by_hash(&self, hash: &str, created_by: Uuid) -> Result<Option<Uuid>> {
-        let r = sqlx::query("SELECT id FROM files WHERE hash = $1 AND created_by = $2")
-            .bind(hash)
-            .bind(created_by.to_string())
-            .fetch_optional(&self.read)
-            .await?;
-        r.map(|r| r.uuid("id")).transpose()
+        fetch_scalar!(
+            self.read,
+            fetch_optional,
+            "SELECT id FROM files WHERE hash = $1 AND created_by = $2",
+            hash,
+            created_by
+        )
     }
 
     /// A file by id.
     pub async fn file(&self, id: Uuid) -> Result<Option<FileRow>> {
-        let r = sqlx::query("SELECT * FROM files WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await?;
-        r.as_ref().map(FileRow::from_row).transpose()
+        fetch!(
+            self.read,
+            fetch_optional,
+            "SELECT * FROM files WHERE id = $1",
+            id
+        )
     }
 }

@@ -7,11 +7,11 @@ use std::time::Duration;
 use coder_core::model::Timestamp;
 
 use super::Store;
-use super::rows::{RowExt, ts};
+use super::db::{execute, fetch};
 use crate::error::{Error, Result};
 
 /// The count of one key's attempts in its current window, this attempt included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct LoginAttempts {
     /// Attempts in the window so far (1 for the first).
     pub attempts: i64,
@@ -19,10 +19,10 @@ pub struct LoginAttempts {
     pub window_start: Timestamp,
 }
 
-fn window_cutoff(now: Timestamp, window: Duration) -> Result<String> {
+fn window_cutoff(now: Timestamp, window: Duration) -> Result<Timestamp> {
     let window = chrono::Duration::from_std(window)
         .map_err(|e| Error::Internal(format!("login window: {e}")))?;
-    Ok(ts(now - window))
+    Ok(now - window)
 }
 
 impl Store {
@@ -34,30 +34,27 @@ impl Store {
         now: Timestamp,
         window: Duration,
     ) -> Result<LoginAttempts> {
-        let row = sqlx::query(
+        fetch!(
+            self.pool,
+            fetch_one,
             "INSERT INTO login_attempts (key_hash, attempts, window_start) VALUES ($1, 1, $2) \
              ON CONFLICT (key_hash) DO UPDATE SET \
                attempts = CASE WHEN login_attempts.window_start <= $3 THEN 1 ELSE login_attempts.attempts + 1 END, \
                window_start = CASE WHEN login_attempts.window_start <= $3 THEN $2 ELSE login_attempts.window_start END \
              RETURNING attempts, window_start",
+            key_hash,
+            now,
+            window_cutoff(now, window)?
         )
-        .bind(key_hash)
-        .bind(ts(now))
-        .bind(window_cutoff(now, window)?)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(LoginAttempts {
-            attempts: row.int("attempts")?,
-            window_start: row.time("window_start")?,
-        })
     }
 
     /// Forgets `key_hash`'s attempts (after a successful login).
     pub async fn reset_login_attempts(&self, key_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM login_attempts WHERE key_hash = $1")
-            .bind(key_hash)
-            .execute(&self.pool)
-            .await?;
+        execute!(
+            self.pool,
+            "DELETE FROM login_attempts WHERE key_hash = $1",
+            key_hash
+        )?;
         Ok(())
     }
 
@@ -67,10 +64,10 @@ impl Store {
         now: Timestamp,
         window: Duration,
     ) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM login_attempts WHERE window_start <= $1")
-            .bind(window_cutoff(now, window)?)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
+        Ok(execute!(
+            self.pool,
+            "DELETE FROM login_attempts WHERE window_start <= $1",
+            window_cutoff(now, window)?
+        )?)
     }
 }

@@ -1,103 +1,61 @@
-//! Versioned schema migrations: numbered SQL files applied once each, in order, recorded in
-//! `schema_migrations`. A migration and its record commit together.
+//! Schema migrations: versioned SQL files per backend (`migrations/sqlite`,
+//! `migrations/postgres`), embedded at compile time and applied by sqlx's migrator, which
+//! records them in `_sqlx_migrations`, runs each in a transaction and, on PostgreSQL, holds an
+//! advisory lock so replicas starting together migrate one at a time.
+//!
+//! A database made by the earlier hand-rolled migrator (a `schema_migrations` table, text
+//! ids and times) is refused before anything is written: its schema cannot be converted in
+//! place.
 
-use sqlx::Row;
+use sqlx::migrate::Migrator;
 
+use super::db::{Db, fetch_scalar};
 use super::{Backend, Store};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
-/// Every migration, in order. Never edit a released one; add the next number.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "initial",
-        include_str!("../../migrations/0001_initial.sql"),
-    ),
-    (
-        2,
-        "job_leases",
-        include_str!("../../migrations/0002_job_leases.sql"),
-    ),
-    (
-        3,
-        "login_attempts",
-        include_str!("../../migrations/0003_login_attempts.sql"),
-    ),
-];
+static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
 
 impl Store {
-    /// Applies the migrations this database has not seen yet.
-    pub(crate) async fn migrate(&self) -> Result<()> {
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
-        )
-        .execute(&self.pool)
-        .await?;
-        for &(version, name, sql) in MIGRATIONS {
-            let mut tx = self.pool.begin().await?;
-            if self.backend == Backend::Postgres {
-                // Replicas starting together migrate one at a time.
-                sqlx::query("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let done =
-                sqlx::query("SELECT COUNT(*) AS n FROM schema_migrations WHERE version = $1")
-                    .bind(version)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get::<i64, _>("n")?;
-            if done > 0 {
-                continue;
-            }
-            for statement in statements(&self.dialect(sql)) {
-                sqlx::query(&statement).execute(&mut *tx).await?;
-            }
-            sqlx::query(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-            )
-            .bind(version)
-            .bind(name)
-            .bind(super::ts(chrono::Utc::now()))
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            tracing::info!(version, name, "applied migration");
+    /// Applies the migrations this database has not seen yet; `what` names the database in
+    /// errors.
+    pub(crate) async fn migrate(&self, what: &str) -> Result<()> {
+        if self.has_table("schema_migrations").await? && !self.has_table("_sqlx_migrations").await?
+        {
+            return Err(Error::Internal(format!(
+                "{what} was created by an earlier coder-server (it has a schema_migrations table) \
+                 whose schema this version cannot upgrade; nothing was changed. Start with a fresh \
+                 database: a new --cache-dir for SQLite, or an empty database in --postgres-url."
+            )));
         }
-        Ok(())
+        let migrated = match &self.pool {
+            Db::Sqlite(p) => SQLITE.run(p).await,
+            Db::Postgres(p) => POSTGRES.run(p).await,
+        };
+        migrated.map_err(|e| Error::Internal(format!("migrating {what}: {e}")))
     }
 
-    /// Rewrites the portable placeholders of a migration for this backend.
-    fn dialect(&self, sql: &str) -> String {
-        let (serial, blob) = match self.backend {
-            Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB"),
-            Backend::Postgres => ("BIGSERIAL PRIMARY KEY", "BYTEA"),
+    /// Whether a table of this name exists (in PostgreSQL's current schema).
+    async fn has_table(&self, name: &str) -> Result<bool> {
+        let sql = match self.backend() {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = $1"
+            }
         };
-        sql.replace("{{serial}}", serial).replace("{{blob}}", blob)
+        let n: i64 = fetch_scalar!(self.pool, fetch_one, sql, name)?;
+        Ok(n > 0)
     }
 
     /// The versions applied so far, in order.
     pub async fn applied_migrations(&self) -> Result<Vec<i64>> {
-        let rows = sqlx::query("SELECT version FROM schema_migrations ORDER BY version")
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter()
-            .map(|r| Ok(r.try_get::<i64, _>("version")?))
-            .collect()
+        fetch_scalar!(
+            self.read,
+            fetch_all,
+            "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version"
+        )
     }
-}
-
-/// The statements of a migration file: `--` comments dropped, split at `;`.
-fn statements(sql: &str) -> Vec<String> {
-    let without_comments: String = sql
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    without_comments
-        .split(';')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
 }

@@ -1,40 +1,52 @@
-//! Storage: one [`Store`] over `sqlx::Any`, serving both backends (SQLite file, PostgreSQL)
-//! with portable SQL; backend-specific SQL only where the two differ (job acquisition,
-//! column types in migrations).
+//! Storage: one [`Store`] over the two native drivers, an embedded SQLite file or a
+//! PostgreSQL server, each with its own types: PostgreSQL `uuid`, `timestamptz`, `boolean`,
+//! `jsonb`, `bytea`, `bigserial`; SQLite what sqlx encodes for the same Rust types (UUIDs as
+//! 16-byte BLOBs, times as RFC 3339 TEXT in UTC, booleans as INTEGER, JSON as TEXT).
 //!
-//! Conventions: ids are UUID text, times RFC 3339 text in UTC with microseconds (so text order
-//! is time order), booleans 0/1 `BIGINT`s, structured values JSON text. Every multi-row change
-//! (workspace + build + job, version + job) is one transaction.
+//! Each query is written once: `db` holds a pool, transaction or connection of either backend
+//! and its `on!` macro (with `execute!`, `fetch!` and `fetch_scalar!` over it) runs one SQL
+//! text with one bind list on whichever it is (both drivers take `$1` placeholders); helpers
+//! that run inside transactions take a `Conn`, the borrowed connection of either backend.
+//! Backend-specific SQL appears only where the two differ: job acquisition and recovery lock
+//! rows on PostgreSQL, and the migrations' column types (`migrations`). Rows map through
+//! `#[derive(sqlx::FromRow)]`, JSON columns through `sqlx::types::Json`, wire enums through
+//! their text (`row`).
+//!
+//! Every state change is one transaction: workspace + first build + job, build + job,
+//! version + job, and a job's completion with everything it produced ([`completion`]).
+//! Names are unique case-insensitively where Coder's are (`lower(name)` unique indexes), and
+//! looked up case-insensitively as Coder does.
 
 mod completion;
+mod db;
 mod files;
 mod jobs;
 mod login_attempts;
 mod migrations;
 mod orgs;
-mod rows;
+mod row;
 mod templates;
 mod users;
 mod workspaces;
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{ConnectOptions, PgPool};
 
 pub use completion::{AgentToken, CompletedBuild, CompletedImport, HeldJob};
 pub use files::FileRow;
 pub use jobs::{JobInsert, JobRow};
 pub use login_attempts::LoginAttempts;
 pub use orgs::DEFAULT_ORG_NAME;
-pub use rows::{parse_ts, ts};
 pub use templates::{TemplateRow, TemplateSettings, VersionRow};
 pub use users::{ApiKeyRow, UserRow};
 pub use workspaces::{BuildRow, TemplateSummary, ViewScope, WorkspaceRow, WorkspaceView};
 
 use crate::error::{Error, Result};
+use db::{Db, Pool, fetch_scalar, on};
 
 /// Which database the store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,81 +57,96 @@ pub enum Backend {
     Postgres,
 }
 
-/// The server's storage. Cheap to clone (a pool handle).
+/// The server's storage. Cheap to clone (pool handles).
 #[derive(Debug, Clone)]
 pub struct Store {
     /// Writes and transactions (SQLite: the one writer connection).
-    pool: AnyPool,
+    pool: Pool,
     /// Plain reads (SQLite: several connections reading a WAL snapshot concurrently with the
     /// writer; PostgreSQL: the same pool).
-    read: AnyPool,
-    backend: Backend,
+    read: Pool,
 }
 
 impl Store {
     /// Opens (creating if needed) the SQLite database at `path` and migrates it.
     pub async fn open_sqlite(path: &Path) -> Result<Self> {
-        sqlx::any::install_default_drivers();
         let io = |e: std::io::Error| Error::Internal(format!("creating {}: {e}", path.display()));
         if let Some(dir) = path.parent() {
             crate::private_fs::create_dir(dir).map_err(io)?;
         }
         // SQLite gives its WAL and shared-memory files the database file's permissions.
         crate::private_fs::open_append(path).map_err(io)?;
-        let url = format!("sqlite://{}?mode=rwc", path.display());
-        let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        // WAL lets the readers below see a snapshot while the writer writes; foreign keys and
+        // a 5 s busy timeout are sqlx's defaults for every SQLite connection.
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .disable_statement_logging();
         // One writer connection: SQLite has one writer anyway, and a single connection never
         // meets SQLITE_BUSY on lock upgrades inside transactions. Reads use their own pool.
-        let pool = AnyPoolOptions::new()
+        let pool = SqlitePoolOptions::new()
             .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
-        // WAL is a property of the file (persistent); sqlx turns on foreign keys and a 5 s
-        // busy timeout for every SQLite connection by default.
-        sqlx::raw_sql("PRAGMA journal_mode = WAL")
-            .execute(&pool)
-            .await?;
-        let read = AnyPoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(AnyConnectOptions::from_str(&url)?.disable_statement_logging())
-            .await?;
         let store = Self {
-            pool,
-            read,
-            backend: Backend::Sqlite,
+            pool: Db::Sqlite(pool),
+            read: Db::Sqlite(read),
         };
-        store.migrate().await?;
+        store.migrate(&path.display().to_string()).await?;
         Ok(store)
     }
 
     /// Connects to PostgreSQL at `url` and migrates the database.
     pub async fn open_postgres(url: &str) -> Result<Self> {
-        sqlx::any::install_default_drivers();
-        let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
-        let pool = AnyPoolOptions::new()
+        let options = url.parse::<PgConnectOptions>()?.disable_statement_logging();
+        let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
         let store = Self {
-            read: pool.clone(),
-            pool,
-            backend: Backend::Postgres,
+            read: Db::Postgres(pool.clone()),
+            pool: Db::Postgres(pool),
         };
-        store.migrate().await?;
+        store.migrate("the PostgreSQL database").await?;
         Ok(store)
     }
 
     /// Which backend this is.
     pub fn backend(&self) -> Backend {
-        self.backend
+        match self.pool {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
     }
 
-    /// The connection pool, for queries outside this module's API (tests, health checks).
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// The PostgreSQL pool (`LISTEN`/`NOTIFY` between replicas); `None` on SQLite.
+    pub fn pg_pool(&self) -> Option<&PgPool> {
+        match &self.pool {
+            Db::Postgres(p) => Some(p),
+            Db::Sqlite(_) => None,
+        }
+    }
+
+    /// Runs one SQL statement outside this module's API (tests, maintenance); returns the
+    /// number of rows it changed.
+    pub async fn execute_sql(&self, sql: &str) -> Result<u64> {
+        Ok(on!(self.pool, |e| sqlx::raw_sql(sql)
+            .execute(e)
+            .await
+            .map(|done| done.rows_affected()))?)
+    }
+
+    /// Runs one query outside this module's API (tests, health checks) and returns the
+    /// integer in the first column of its first row, e.g. `SELECT COUNT(*) FROM users`.
+    pub async fn query_i64(&self, sql: &str) -> Result<i64> {
+        fetch_scalar!(self.pool, fetch_one, sql)
     }
 
     /// Closes every connection.

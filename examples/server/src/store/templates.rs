@@ -5,12 +5,13 @@ use coder_core::model::{
     TemplateVersionParameter, Timestamp,
 };
 use serde::{Deserialize, Serialize};
-use sqlx::any::AnyRow;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::Store;
+use super::db::{Conn, execute, fetch};
 use super::jobs::{JobRow, insert_job};
-use super::rows::{RowExt, to_json, ts};
+use super::row::WireText;
 use crate::error::{Error, Result};
 
 /// A template's schedule and policy settings (stored as one JSON column).
@@ -81,13 +82,13 @@ impl Default for TemplateSettings {
 }
 
 /// A stored template.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TemplateRow {
     /// Id.
     pub id: Uuid,
     /// Organization.
     pub organization_id: Uuid,
-    /// Unique name in the organization.
+    /// Name, unique in the organization regardless of case.
     pub name: String,
     /// Display name.
     pub display_name: String,
@@ -96,12 +97,14 @@ pub struct TemplateRow {
     /// Icon.
     pub icon: String,
     /// Provisioner of its versions.
+    #[sqlx(try_from = "WireText")]
     pub provisioner: ProvisionerType,
     /// Version new workspaces use.
     pub active_version_id: Uuid,
     /// Creator.
     pub created_by: Uuid,
     /// Schedule and policy.
+    #[sqlx(json)]
     pub settings: TemplateSettings,
     /// Creation time.
     pub created_at: Timestamp,
@@ -109,27 +112,8 @@ pub struct TemplateRow {
     pub updated_at: Timestamp,
 }
 
-impl TemplateRow {
-    fn from_row(r: &AnyRow) -> Result<Self> {
-        Ok(Self {
-            id: r.uuid("id")?,
-            organization_id: r.uuid("organization_id")?,
-            name: r.text("name")?,
-            display_name: r.text("display_name")?,
-            description: r.text("description")?,
-            icon: r.text("icon")?,
-            provisioner: r.text("provisioner")?.parse().unwrap_or_default(),
-            active_version_id: r.uuid("active_version_id")?,
-            created_by: r.uuid("created_by")?,
-            settings: r.json("settings")?,
-            created_at: r.time("created_at")?,
-            updated_at: r.time("updated_at")?,
-        })
-    }
-}
-
 /// A stored template version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct VersionRow {
     /// Id.
     pub id: Uuid,
@@ -150,6 +134,7 @@ pub struct VersionRow {
     /// Archived.
     pub archived: bool,
     /// Parameters parsed from the archive.
+    #[sqlx(json)]
     pub parameters: Vec<TemplateVersionParameter>,
     /// Creation time.
     pub created_at: Timestamp,
@@ -157,22 +142,32 @@ pub struct VersionRow {
     pub updated_at: Timestamp,
 }
 
-impl VersionRow {
-    fn from_row(r: &AnyRow) -> Result<Self> {
-        Ok(Self {
-            id: r.uuid("id")?,
-            template_id: r.opt_uuid("template_id")?,
-            organization_id: r.uuid("organization_id")?,
-            name: r.text("name")?,
-            message: r.text("message")?,
-            readme: r.text("readme")?,
-            job_id: r.uuid("job_id")?,
-            created_by: r.uuid("created_by")?,
-            archived: r.flag("archived")?,
-            parameters: r.json("parameters")?,
-            created_at: r.time("created_at")?,
-            updated_at: r.time("updated_at")?,
-        })
+/// Records what an import read from the archive (inside the caller's transaction, or on a
+/// pooled connection).
+pub(crate) async fn set_version_schema_in(
+    c: &mut Conn<'_>,
+    id: Uuid,
+    readme: &str,
+    parameters: &[TemplateVersionParameter],
+    now: Timestamp,
+) -> Result<()> {
+    execute!(
+        c,
+        "UPDATE template_versions SET readme = $1, parameters = $2, updated_at = $3 WHERE id = $4",
+        readme,
+        Json(parameters),
+        now,
+        id
+    )?;
+    Ok(())
+}
+
+/// The error a template name taken (regardless of case) in its organization answers.
+fn name_taken(e: Error, name: &str) -> Error {
+    if e.is_unique_violation() {
+        Error::conflict(format!("Template with name {name:?} already exists."))
+    } else {
+        e
     }
 }
 
@@ -180,56 +175,53 @@ impl Store {
     /// Creates a template version and its import job in one transaction.
     pub async fn create_version(&self, v: &VersionRow, job: &JobRow) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        insert_job(&mut tx, job).await?;
-        sqlx::query(
-            "INSERT INTO template_versions (id, template_id, organization_id, name, message, readme, job_id, created_by, archived, parameters, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(v.id.to_string())
-        .bind(v.template_id.map(|t| t.to_string()))
-        .bind(v.organization_id.to_string())
-        .bind(&v.name)
-        .bind(&v.message)
-        .bind(&v.readme)
-        .bind(v.job_id.to_string())
-        .bind(v.created_by.to_string())
-        .bind(i64::from(v.archived))
-        .bind(to_json(&v.parameters))
-        .bind(ts(v.created_at))
-        .bind(ts(v.updated_at))
-        .execute(&mut *tx)
-        .await?;
+        let mut c = tx.conn();
+        insert_job(&mut c, job).await?;
+        execute!(
+            c,
+            "INSERT INTO template_versions (id, template_id, organization_id, name, message, readme, job_id, created_by, \
+             archived, parameters, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            v.id,
+            v.template_id,
+            v.organization_id,
+            &v.name,
+            &v.message,
+            &v.readme,
+            v.job_id,
+            v.created_by,
+            v.archived,
+            Json(&v.parameters),
+            v.created_at,
+            v.updated_at
+        )?;
         tx.commit().await?;
         Ok(())
     }
 
     /// A version by id.
     pub async fn version(&self, id: Uuid) -> Result<Option<VersionRow>> {
-        let r = sqlx::query("SELECT * FROM template_versions WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await?;
-        r.as_ref().map(VersionRow::from_row).transpose()
+        self.version_where("id", id).await
     }
 
     /// The version whose import job is `job_id`.
     pub async fn version_by_job(&self, job_id: Uuid) -> Result<Option<VersionRow>> {
-        let r = sqlx::query("SELECT * FROM template_versions WHERE job_id = $1")
-            .bind(job_id.to_string())
-            .fetch_optional(&self.read)
-            .await?;
-        r.as_ref().map(VersionRow::from_row).transpose()
+        self.version_where("job_id", job_id).await
+    }
+
+    /// The version whose `column` (a unique one) is `value`.
+    async fn version_where(&self, column: &str, value: Uuid) -> Result<Option<VersionRow>> {
+        let sql = format!("SELECT * FROM template_versions WHERE {column} = $1");
+        fetch!(self.read, fetch_optional, &sql, value)
     }
 
     /// A template's versions, oldest first.
     pub async fn list_versions(&self, template_id: Uuid) -> Result<Vec<VersionRow>> {
-        let rows = sqlx::query(
+        fetch!(
+            self.read,
+            fetch_all,
             "SELECT * FROM template_versions WHERE template_id = $1 ORDER BY created_at, id",
+            template_id
         )
-        .bind(template_id.to_string())
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter().map(VersionRow::from_row).collect()
     }
 
     /// Records what the import job read from the archive.
@@ -240,56 +232,42 @@ impl Store {
         parameters: &[TemplateVersionParameter],
         now: Timestamp,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE template_versions SET readme = $1, parameters = $2, updated_at = $3 WHERE id = $4",
-        )
-        .bind(readme)
-        .bind(to_json(&parameters))
-        .bind(ts(now))
-        .bind(id.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut c = self.pool.acquire().await?;
+        set_version_schema_in(&mut c.conn(), id, readme, parameters, now).await
     }
 
-    /// Creates a template and attaches its first version, in one transaction. A duplicate
-    /// name is a conflict; a version already attached elsewhere is a validation error.
+    /// Creates a template and attaches its first version, in one transaction. A name taken
+    /// in the organization (regardless of case) is a conflict; a version already attached
+    /// elsewhere is a validation error.
     pub async fn create_template(&self, t: &TemplateRow) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO templates (id, organization_id, name, display_name, description, icon, provisioner, active_version_id, created_by, settings, deleted, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12)",
+        let mut c = tx.conn();
+        execute!(
+            c,
+            "INSERT INTO templates (id, organization_id, name, display_name, description, icon, \
+             provisioner, active_version_id, created_by, settings, deleted, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, FALSE, $11, $12)",
+            t.id,
+            t.organization_id,
+            &t.name,
+            &t.display_name,
+            &t.description,
+            &t.icon,
+            t.provisioner.as_str(),
+            t.active_version_id,
+            t.created_by,
+            Json(&t.settings),
+            t.created_at,
+            t.updated_at
         )
-        .bind(t.id.to_string())
-        .bind(t.organization_id.to_string())
-        .bind(&t.name)
-        .bind(&t.display_name)
-        .bind(&t.description)
-        .bind(&t.icon)
-        .bind(t.provisioner.as_str().to_owned())
-        .bind(t.active_version_id.to_string())
-        .bind(t.created_by.to_string())
-        .bind(to_json(&t.settings))
-        .bind(ts(t.created_at))
-        .bind(ts(t.updated_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(Error::from);
-        if let Err(e) = inserted {
-            return Err(if e.is_unique_violation() {
-                Error::conflict(format!("Template with name {:?} already exists.", t.name))
-            } else {
-                e
-            });
-        }
-        let attached = sqlx::query(
+        .map_err(|e| name_taken(e, &t.name))?;
+        let attached = execute!(
+            c,
             "UPDATE template_versions SET template_id = $1 WHERE id = $2 AND template_id IS NULL",
-        )
-        .bind(t.id.to_string())
-        .bind(t.active_version_id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        if attached.rows_affected() != 1 {
+            t.id,
+            t.active_version_id
+        )?;
+        if attached != 1 {
             return Err(Error::validation(
                 "template_version_id",
                 "the template version is already used by a template",
@@ -301,70 +279,63 @@ impl Store {
 
     /// A live template by id.
     pub async fn template(&self, id: Uuid) -> Result<Option<TemplateRow>> {
-        let r = sqlx::query("SELECT * FROM templates WHERE id = $1 AND deleted = 0")
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await?;
-        r.as_ref().map(TemplateRow::from_row).transpose()
+        fetch!(
+            self.read,
+            fetch_optional,
+            "SELECT * FROM templates WHERE id = $1 AND NOT deleted",
+            id
+        )
     }
 
-    /// A live template by organization and name.
+    /// A live template by organization and name (case-insensitive, as Coder's).
     pub async fn template_by_name(&self, org_id: Uuid, name: &str) -> Result<Option<TemplateRow>> {
-        let r = sqlx::query(
-            "SELECT * FROM templates WHERE organization_id = $1 AND name = $2 AND deleted = 0",
+        fetch!(
+            self.read,
+            fetch_optional,
+            "SELECT * FROM templates WHERE organization_id = $1 AND lower(name) = lower($2) AND NOT deleted",
+            org_id,
+            name
         )
-        .bind(org_id.to_string())
-        .bind(name)
-        .fetch_optional(&self.read)
-        .await?;
-        r.as_ref().map(TemplateRow::from_row).transpose()
     }
 
     /// Live templates, optionally of one organization, by name.
     pub async fn list_templates(&self, org_id: Option<Uuid>) -> Result<Vec<TemplateRow>> {
-        let rows = sqlx::query(
-            "SELECT * FROM templates WHERE deleted = 0 AND ($1 = '' OR organization_id = $1) ORDER BY name",
+        fetch!(
+            self.read,
+            fetch_all,
+            "SELECT * FROM templates WHERE NOT deleted AND ($1 IS NULL OR organization_id = $1) ORDER BY name",
+            org_id
         )
-        .bind(org_id.map(|o| o.to_string()).unwrap_or_default())
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter().map(TemplateRow::from_row).collect()
     }
 
-    /// Saves a template's editable fields.
+    /// Saves a template's editable fields. A name taken in the organization (regardless of
+    /// case) is a conflict.
     pub async fn update_template(&self, t: &TemplateRow) -> Result<()> {
-        let r = sqlx::query(
-            "UPDATE templates SET name = $1, display_name = $2, description = $3, icon = $4, active_version_id = $5, settings = $6, updated_at = $7 WHERE id = $8",
+        execute!(
+            self.pool,
+            "UPDATE templates SET name = $1, display_name = $2, description = $3, icon = $4, \
+             active_version_id = $5, settings = $6, updated_at = $7 WHERE id = $8",
+            &t.name,
+            &t.display_name,
+            &t.description,
+            &t.icon,
+            t.active_version_id,
+            Json(&t.settings),
+            t.updated_at,
+            t.id
         )
-        .bind(&t.name)
-        .bind(&t.display_name)
-        .bind(&t.description)
-        .bind(&t.icon)
-        .bind(t.active_version_id.to_string())
-        .bind(to_json(&t.settings))
-        .bind(ts(t.updated_at))
-        .bind(t.id.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(Error::from);
-        match r {
-            Err(e) if e.is_unique_violation() => Err(Error::conflict(format!(
-                "Template with name {:?} already exists.",
-                t.name
-            ))),
-            other => other.map(drop),
-        }
+        .map_err(|e| name_taken(e, &t.name))?;
+        Ok(())
     }
-}
 
-impl Store {
     /// Soft-deletes a template (its name becomes free).
     pub async fn delete_template(&self, id: Uuid, now: Timestamp) -> Result<()> {
-        sqlx::query("UPDATE templates SET deleted = 1, updated_at = $1 WHERE id = $2")
-            .bind(ts(now))
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
+        execute!(
+            self.pool,
+            "UPDATE templates SET deleted = TRUE, updated_at = $1 WHERE id = $2",
+            now,
+            id
+        )?;
         Ok(())
     }
 }
