@@ -118,7 +118,11 @@ impl FromRequestParts<AppState> for Session {
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Session> {
     let signed_out = || Error::Unauthorized(SIGNED_OUT.into());
     let (id, secret) = token.split_once('-').ok_or_else(signed_out)?;
-    let key = state.store.api_key(id).await?.ok_or_else(signed_out)?;
+    let (key, user) = state
+        .store
+        .api_key_with_user(id)
+        .await?
+        .ok_or_else(signed_out)?;
     if key.hashed_secret != hash_secret(secret) {
         return Err(signed_out());
     }
@@ -126,11 +130,6 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Session> {
     if key.expires_at <= now {
         return Err(signed_out());
     }
-    let user = state
-        .store
-        .user_by_id(key.user_id)
-        .await?
-        .ok_or_else(signed_out)?;
     if user.status == "suspended" {
         return Err(Error::Unauthorized(format!(
             "User is not active (status = \"{}\"). Contact an admin to reactivate your account.",

@@ -409,7 +409,19 @@ pub(crate) async fn get(
     Path(id): Path<String>,
     q: QueryMap,
 ) -> Result<HttpResponse> {
-    let ws = load_workspace(&state, &session, &id).await?;
+    // One joined read: the view carries the workspace row the access check needs.
+    let id = parse_uuid(&id, "workspace id")?;
+    let view = state
+        .store
+        .workspace_views(ViewScope::Id(id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(Error::NotFound)?;
+    let ws = &view.workspace;
+    if ws.owner_id != session.user.id && !session.is_owner() {
+        return Err(Error::NotFound);
+    }
     if ws.deleted && !include_deleted(&q) {
         return Err(Error::Gone(format!(
             "Workspace {:?} was deleted, you can view this workspace by specifying '?deleted=true' and trying again.",
@@ -418,7 +430,7 @@ pub(crate) async fn get(
     }
     Ok(json(
         StatusCode::OK,
-        &views::workspace(&state.store, &ws).await?,
+        &views::workspace_from_view(&state.store, &view).await?,
     ))
 }
 

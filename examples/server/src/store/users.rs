@@ -71,7 +71,59 @@ pub struct ApiKeyRow {
     pub updated_at: Timestamp,
 }
 
+/// An API key and its user, read in one query (every authenticated request needs both).
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    key_id: String,
+    key_hashed_secret: String,
+    key_login_type: String,
+    key_token_name: String,
+    key_scope: String,
+    key_lifetime_seconds: i64,
+    key_expires_at: Timestamp,
+    key_last_used: Timestamp,
+    key_created_at: Timestamp,
+    key_updated_at: Timestamp,
+}
+
+impl SessionRow {
+    fn split(self) -> (ApiKeyRow, UserRow) {
+        let key = ApiKeyRow {
+            id: self.key_id,
+            hashed_secret: self.key_hashed_secret,
+            user_id: self.user.id,
+            login_type: self.key_login_type,
+            token_name: self.key_token_name,
+            scope: self.key_scope,
+            lifetime_seconds: self.key_lifetime_seconds,
+            expires_at: self.key_expires_at,
+            last_used: self.key_last_used,
+            created_at: self.key_created_at,
+            updated_at: self.key_updated_at,
+        };
+        (key, self.user)
+    }
+}
+
 impl Store {
+    /// An API key by its public id, with its user: what authenticating a request reads.
+    pub async fn api_key_with_user(&self, id: &str) -> Result<Option<(ApiKeyRow, UserRow)>> {
+        let row: Option<SessionRow> = fetch!(
+            self.read,
+            fetch_optional,
+            "SELECT u.*, k.id AS key_id, k.hashed_secret AS key_hashed_secret, \
+             k.login_type AS key_login_type, k.token_name AS key_token_name, k.scope AS key_scope, \
+             k.lifetime_seconds AS key_lifetime_seconds, k.expires_at AS key_expires_at, \
+             k.last_used AS key_last_used, k.created_at AS key_created_at, \
+             k.updated_at AS key_updated_at \
+             FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = $1",
+            id
+        )?;
+        Ok(row.map(SessionRow::split))
+    }
+
     /// How many users exist.
     pub async fn count_users(&self) -> Result<i64> {
         fetch_scalar!(self.read, fetch_one, "SELECT COUNT(*) FROM users")

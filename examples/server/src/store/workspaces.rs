@@ -482,15 +482,16 @@ where
     })
 }
 
-impl Store {
-    /// Workspaces with their latest build, job and names, in one query, ordered by name.
-    pub async fn workspace_views(&self, scope: ViewScope) -> Result<Vec<WorkspaceView>> {
-        let (filter, arg) = match scope {
-            ViewScope::Id(id) => ("w.id = $1", Some(id)),
-            ViewScope::Owner(id) => ("NOT w.deleted AND w.owner_id = $1", Some(id)),
-            ViewScope::All => ("NOT w.deleted AND $1 IS NULL", None),
-        };
-        let sql = format!(
+/// The joined query of [`Store::workspace_views`] for each [`ViewScope`] (by id, by owner,
+/// all), written out once.
+static VIEW_SQL: std::sync::LazyLock<[String; 3]> = std::sync::LazyLock::new(|| {
+    [
+        "w.id = $1",
+        "NOT w.deleted AND w.owner_id = $1",
+        "NOT w.deleted AND $1 IS NULL",
+    ]
+    .map(|filter| {
+        format!(
             "SELECT {}, {}, {}, o.username AS owner_name, i.username AS initiator_name, v.name AS version_name, \
              t.name AS t_name, t.display_name AS t_display_name, t.icon AS t_icon, t.active_version_id AS t_active_version_id, \
              t.settings AS t_settings, g.name AS org_name \
@@ -507,9 +508,21 @@ impl Store {
             aliased("w", "w_", WorkspaceRow::COLUMNS),
             aliased("b", "b_", BuildRow::COLUMNS),
             aliased("j", "j_", JobRow::COLUMNS),
-        );
+        )
+    })
+});
+
+impl Store {
+    /// Workspaces with their latest build, job and names, in one query, ordered by name.
+    pub async fn workspace_views(&self, scope: ViewScope) -> Result<Vec<WorkspaceView>> {
+        let (index, arg) = match scope {
+            ViewScope::Id(id) => (0, Some(id)),
+            ViewScope::Owner(id) => (1, Some(id)),
+            ViewScope::All => (2, None),
+        };
+        let sql = VIEW_SQL[index].as_str();
         Ok(on!(self.read, |e| {
-            let rows = sqlx::query(&sql).bind(arg).fetch_all(e).await?;
+            let rows = sqlx::query(sql).bind(arg).fetch_all(e).await?;
             rows.iter()
                 .map(view_from_row)
                 .collect::<sqlx::Result<Vec<_>>>()
