@@ -139,6 +139,12 @@ pub(crate) enum Command {
     /// Schedule automated start and stop times for workspaces
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Manage users
+    #[command(subcommand, alias = "user")]
+    Users(UsersCommand),
+    /// Organization related commands
+    #[command(subcommand, alias = "organization", alias = "org", alias = "orgs")]
+    Organizations(OrganizationsCommand),
     /// Print the shell completion script for the detected or chosen shell.
     Completion(CompletionArgs),
     /// Show coder version
@@ -235,6 +241,73 @@ pub(crate) struct TableArgs {
     pub(crate) column: Vec<String>,
 }
 
+/// `coder users ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum UsersCommand {
+    /// Prints the list of users.
+    #[command(alias = "ls")]
+    List(TableArgs),
+    /// Show a single user. Use 'me' to indicate the currently authenticated user.
+    Show(UsersShowArgs),
+    /// Create a new user.
+    Create(UsersCreateArgs),
+}
+
+/// `coder users show`.
+#[derive(Debug, Args)]
+pub(crate) struct UsersShowArgs {
+    /// Username, id, or `me`.
+    pub(crate) user: String,
+    /// Output format.
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `coder users create`.
+#[derive(Debug, Args)]
+pub(crate) struct UsersCreateArgs {
+    /// Specifies an email address for the new user.
+    #[arg(short, long)]
+    pub(crate) email: Option<String>,
+    /// Specifies a username for the new user.
+    #[arg(short, long)]
+    pub(crate) username: Option<String>,
+    /// Specifies a user's full name.
+    #[arg(short = 'n', long)]
+    pub(crate) full_name: Option<String>,
+    /// Specifies a password for the new user (prompted for on a terminal when missing).
+    #[arg(short, long)]
+    pub(crate) password: Option<String>,
+    /// Optionally specify the login type for the user: password or none.
+    #[arg(long, default_value = "password")]
+    pub(crate) login_type: String,
+    /// Organization.
+    #[command(flatten)]
+    pub(crate) org: OrgArgs,
+}
+
+/// `coder organizations ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum OrganizationsCommand {
+    /// Show the organization (`selected`, the default: the one --org names; `me`: all of
+    /// yours; or a name or id).
+    Show(OrganizationsShowArgs),
+}
+
+/// `coder organizations show`.
+#[derive(Debug, Args)]
+pub(crate) struct OrganizationsShowArgs {
+    /// `selected`, `me`, or an organization's name or id.
+    #[arg(default_value = "selected")]
+    pub(crate) which: String,
+    /// Organization.
+    #[command(flatten)]
+    pub(crate) org: OrgArgs,
+    /// Output format and columns.
+    #[command(flatten)]
+    pub(crate) output: TableArgs,
+}
+
 /// `coder tokens ...`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum TokensCommand {
@@ -284,6 +357,71 @@ pub(crate) enum TemplatesCommand {
     /// Manage different versions of the specified template
     #[command(subcommand)]
     Versions(VersionsCommand),
+    /// Download the active, latest, or specified version of a template to a path.
+    #[command(disable_version_flag = true)]
+    Pull(TemplatesPullArgs),
+    /// Edit the metadata of a template by name.
+    Edit(TemplatesEditArgs),
+    /// Delete templates
+    #[command(alias = "rm")]
+    Delete(TemplatesDeleteArgs),
+}
+
+/// `coder templates pull`.
+#[derive(Debug, Args)]
+pub(crate) struct TemplatesPullArgs {
+    /// The template.
+    pub(crate) template: String,
+    /// Where to unpack it (default: a new directory named after the template).
+    pub(crate) destination: Option<PathBuf>,
+    /// Output the template as a tar archive to stdout.
+    #[arg(long)]
+    pub(crate) tar: bool,
+    /// The name of the template version to pull (default: the active version).
+    #[arg(long = "version", value_name = "NAME")]
+    pub(crate) template_version: Option<String>,
+    /// Organization.
+    #[command(flatten)]
+    pub(crate) org: OrgArgs,
+}
+
+/// `coder templates edit`.
+#[derive(Debug, Args)]
+pub(crate) struct TemplatesEditArgs {
+    /// The template.
+    pub(crate) template: String,
+    /// Edit the template name.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Edit the template display name.
+    #[arg(long)]
+    pub(crate) display_name: Option<String>,
+    /// Edit the template description.
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+    /// Edit the template icon path.
+    #[arg(long)]
+    pub(crate) icon: Option<String>,
+    /// Edit the template default time before shutdown (e.g. 8h).
+    #[arg(long)]
+    pub(crate) default_ttl: Option<String>,
+    /// Organization.
+    #[command(flatten)]
+    pub(crate) org: OrgArgs,
+}
+
+/// `coder templates delete`.
+#[derive(Debug, Args)]
+pub(crate) struct TemplatesDeleteArgs {
+    /// The templates.
+    #[arg(required = true)]
+    pub(crate) templates: Vec<String>,
+    /// Organization.
+    #[command(flatten)]
+    pub(crate) org: OrgArgs,
+    /// Bypass confirmation prompts.
+    #[arg(short, long)]
+    pub(crate) yes: bool,
 }
 
 /// `coder templates init`.

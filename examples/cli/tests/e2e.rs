@@ -499,3 +499,98 @@ fn api_get(server: &Server, user: &User, path: &str) -> serde_json::Value {
     assert!(out.status.success(), "curl {path}");
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+#[test]
+fn users_organizations_and_template_management() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("cache"));
+    let admin = first_user(&server, tmp.path().join("config"));
+
+    // Users: create one, list with Coder's columns, show.
+    let out = admin.ok(&[
+        "users",
+        "create",
+        "--email",
+        "bob@example.com",
+        "--username",
+        "bob",
+        "--full-name",
+        "Bob B",
+        "--password",
+        "correct horse battery",
+    ]);
+    assert_eq!(
+        out.trim_end(),
+        "User \"bob\" (bob@example.com) has been created in organization \"coder\"."
+    );
+    assert_eq!(
+        admin.ok(&["users", "list", "-c", "username,email"]),
+        "USERNAME  EMAIL\nadmin     admin@example.com\nbob       bob@example.com\n"
+    );
+    let bob: serde_json::Value =
+        serde_json::from_str(&admin.ok(&["users", "show", "bob", "-o", "json"])).unwrap();
+    assert_eq!(
+        (&bob["username"], &bob["name"]),
+        (&serde_json::json!("bob"), &serde_json::json!("Bob B"))
+    );
+    let (code, _, err) = admin.run(&["users", "show", "nosuch"]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("error: user \"nosuch\": "), "{err}");
+
+    // Organizations: the selected one, by default the default organization.
+    assert_eq!(
+        admin.ok(&["organizations", "show", "-c", "name,default"]),
+        "NAME   DEFAULT\ncoder  true\n"
+    );
+
+    // Templates: pull what was pushed, edit its metadata, delete it.
+    let dir = tmp.path().join("tpl");
+    admin.ok(&["templates", "init", dir.to_str().unwrap()]);
+    admin.ok(&[
+        "templates",
+        "push",
+        "local",
+        "-d",
+        dir.to_str().unwrap(),
+        "--yes",
+    ]);
+    let pulled = tmp.path().join("pulled");
+    let out = admin.ok(&["templates", "pull", "local", pulled.to_str().unwrap()]);
+    assert!(out.starts_with("Pulled version "), "{out}");
+    assert_eq!(
+        std::fs::read(pulled.join("coder-template.toml")).unwrap(),
+        std::fs::read(dir.join("coder-template.toml")).unwrap()
+    );
+    let (code, _, err) = admin.run(&["templates", "pull", "local", pulled.to_str().unwrap()]);
+    assert_eq!((code, err.contains("is not empty")), (2, true), "{err}");
+    assert_eq!(
+        admin
+            .ok(&[
+                "templates",
+                "edit",
+                "local",
+                "--display-name",
+                "Local processes",
+                "--default-ttl",
+                "2h"
+            ])
+            .trim_end(),
+        "Updated template \"local\"."
+    );
+    let list: serde_json::Value =
+        serde_json::from_str(&admin.ok(&["templates", "list", "-o", "json"])).unwrap();
+    assert_eq!(
+        (&list[0]["display_name"], &list[0]["default_ttl_ms"]),
+        (
+            &serde_json::json!("Local processes"),
+            &serde_json::json!(7_200_000)
+        )
+    );
+    assert_eq!(
+        admin
+            .ok(&["templates", "delete", "local", "--yes"])
+            .trim_end(),
+        "Deleted template \"local\"."
+    );
+    assert_eq!(admin.ok(&["templates", "list", "-o", "json"]).trim(), "[]");
+}

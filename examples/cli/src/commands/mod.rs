@@ -4,9 +4,11 @@ mod auth;
 mod completion;
 mod headers;
 mod logs;
+mod organizations;
 mod schedule;
 mod templates;
 mod tokens;
+mod users;
 mod version;
 mod workspaces;
 
@@ -91,6 +93,8 @@ pub(crate) async fn run(cli: Cli, ui: Ui) -> Result<()> {
         Command::Delete(args) => workspaces::delete(&ctx, args).await,
         Command::Logs(args) => logs::run(&ctx, args).await,
         Command::Schedule(cmd) => schedule::run(&ctx, cmd).await,
+        Command::Users(cmd) => users::run(&ctx, cmd).await,
+        Command::Organizations(cmd) => organizations::run(&ctx, cmd).await,
         Command::Completion(args) => completion::run(&ctx, args),
         Command::Version(args) => version::run(&ctx, args),
         // `main` runs the server on its own multi-threaded runtime before reaching here.

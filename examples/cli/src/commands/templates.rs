@@ -5,16 +5,17 @@ use std::path::{Path, PathBuf};
 
 use coder_core::model::{
     CreateTemplateRequest, CreateTemplateVersionRequest, ProvisionerJobStatus,
-    ProvisionerStorageMethod, ProvisionerType, Template, TemplateVersion,
+    ProvisionerStorageMethod, ProvisionerType, Template, TemplateVersion, UpdateTemplateMeta,
 };
 
 use super::Ctx;
 use crate::archive::{detect_provisioner, tar_directory};
 use crate::cli::{
-    OutputFormat, ProvisionerArg, TableArgs, TemplatesCommand, TemplatesInitArgs,
-    TemplatesPushArgs, VersionsCommand, VersionsListArgs,
+    OutputFormat, ProvisionerArg, TableArgs, TemplatesCommand, TemplatesDeleteArgs,
+    TemplatesEditArgs, TemplatesInitArgs, TemplatesPullArgs, TemplatesPushArgs, VersionsCommand,
+    VersionsListArgs,
 };
-use crate::duration::{format_elapsed, format_ms};
+use crate::duration::{format_elapsed, format_ms, parse_ttl_ms};
 use crate::error::{CliError, Result};
 use crate::{example, output};
 
@@ -25,7 +26,122 @@ pub(super) async fn run(ctx: &Ctx, cmd: TemplatesCommand) -> Result<()> {
         TemplatesCommand::Push(args) => push(ctx, args).await,
         TemplatesCommand::List(args) => list(ctx, args).await,
         TemplatesCommand::Versions(VersionsCommand::List(args)) => versions(ctx, args).await,
+        TemplatesCommand::Pull(args) => pull(ctx, args).await,
+        TemplatesCommand::Edit(args) => edit(ctx, args).await,
+        TemplatesCommand::Delete(args) => delete(ctx, args).await,
     }
+}
+
+/// Downloads a version's archive: as a tar on stdout, or unpacked into a new (or empty)
+/// directory.
+async fn pull(ctx: &Ctx, args: TemplatesPullArgs) -> Result<()> {
+    let client = ctx.client()?;
+    let template = find_template(&client, &args.org.org, &args.template).await?;
+    let version = match &args.template_version {
+        Some(name) => client.templates().version_by_name(template.id, name).await,
+        None => {
+            client
+                .template_versions()
+                .get(template.active_version_id)
+                .await
+        }
+    }
+    .map_err(CliError::api(format!(
+        "version of template {:?}",
+        args.template
+    )))?;
+    let tar = client
+        .files()
+        .download(version.job.file_id)
+        .await
+        .map_err(CliError::api("download the template archive"))?;
+    if args.tar {
+        let mut stdout = std::io::stdout().lock();
+        return std::io::Write::write_all(&mut stdout, &tar)
+            .map_err(CliError::io("standard output"));
+    }
+    let dest = args
+        .destination
+        .unwrap_or_else(|| PathBuf::from(&template.name));
+    if dest.exists()
+        && std::fs::read_dir(&dest)
+            .map_err(CliError::io(&dest))?
+            .next()
+            .is_some()
+    {
+        return Err(CliError::Usage(format!(
+            "{} is not empty: choose a new directory",
+            dest.display()
+        )));
+    }
+    std::fs::create_dir_all(&dest).map_err(CliError::io(&dest))?;
+    tar::Archive::new(tar.as_slice())
+        .unpack(&dest)
+        .map_err(CliError::io(&dest))?;
+    ctx.ui.result(&format!(
+        "Pulled version {:?} of template {:?} into {}",
+        version.name,
+        template.name,
+        dest.display()
+    ))
+}
+
+/// Changes the template's metadata; only the given flags change anything.
+async fn edit(ctx: &Ctx, args: TemplatesEditArgs) -> Result<()> {
+    let default_ttl_ms = args.default_ttl.as_deref().map(parse_ttl_ms).transpose()?;
+    let client = ctx.client()?;
+    let template = find_template(&client, &args.org.org, &args.template).await?;
+    let meta = UpdateTemplateMeta {
+        name: args.name,
+        display_name: args.display_name,
+        description: args.description,
+        icon: args.icon,
+        default_ttl_ms,
+        ..Default::default()
+    };
+    let updated = client
+        .templates()
+        .update(template.id, &meta)
+        .await
+        .map_err(CliError::api(format!("edit template {:?}", args.template)))?;
+    ctx.ui.result(&match updated {
+        Some(t) => format!("Updated template {:?}.", t.name),
+        None => format!("Template {:?} is unchanged.", template.name),
+    })
+}
+
+/// Deletes templates (each must have no workspaces left).
+async fn delete(ctx: &Ctx, args: TemplatesDeleteArgs) -> Result<()> {
+    let client = ctx.client()?;
+    let mut templates = Vec::new();
+    for name in &args.templates {
+        templates.push(find_template(&client, &args.org.org, name).await?);
+    }
+    ctx.ui.confirm(
+        &format!("Delete template(s) {}?", args.templates.join(", ")),
+        args.yes,
+    )?;
+    for template in templates {
+        client
+            .templates()
+            .delete(template.id)
+            .await
+            .map_err(CliError::api(format!(
+                "delete template {:?}",
+                template.name
+            )))?;
+        ctx.ui
+            .result(&format!("Deleted template {:?}.", template.name))?;
+    }
+    Ok(())
+}
+
+async fn find_template(client: &coder_client::Client, org: &str, name: &str) -> Result<Template> {
+    client
+        .templates()
+        .get_by_name(org, name)
+        .await
+        .map_err(CliError::api(format!("template {name:?}")))
 }
 
 /// Writes the example template; never overwrites a file.
