@@ -99,6 +99,7 @@ fn registry() -> Vec<Check> {
         object::<WorkspacesResponse>("codersdk.WorkspacesResponse"),
         object::<CreateWorkspaceRequest>("codersdk.CreateWorkspaceRequest"),
         object::<CreateWorkspaceBuildRequest>("codersdk.CreateWorkspaceBuildRequest"),
+        object::<UpdateWorkspaceRequest>("codersdk.UpdateWorkspaceRequest"),
         object::<UpdateWorkspaceTTLRequest>("codersdk.UpdateWorkspaceTTLRequest"),
         object::<UpdateWorkspaceAutostartRequest>("codersdk.UpdateWorkspaceAutostartRequest"),
         object::<PutExtendWorkspaceRequest>("codersdk.PutExtendWorkspaceRequest"),

@@ -60,6 +60,18 @@ impl Users<'_> {
             .await
     }
 
+    /// Suspends a user (owners only): their sessions and tokens stop working.
+    pub async fn suspend(&self, user: &str) -> Result<User> {
+        let path = format!("/api/v2/users/{}/status/suspend", segment(user)?);
+        self.client.http.write(Method::PUT, &path, &()).await
+    }
+
+    /// Activates a suspended or dormant user (owners only).
+    pub async fn activate(&self, user: &str) -> Result<User> {
+        let path = format!("/api/v2/users/{}/status/activate", segment(user)?);
+        self.client.http.write(Method::PUT, &path, &()).await
+    }
+
     /// Whether the deployment already has its first user.
     pub async fn first_user_exists(&self) -> Result<bool> {
         match self

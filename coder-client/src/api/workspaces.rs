@@ -2,7 +2,8 @@
 
 use coder_core::model::{
     CreateWorkspaceRequest, PutExtendWorkspaceRequest, Response, Timestamp,
-    UpdateWorkspaceAutostartRequest, UpdateWorkspaceTTLRequest, Workspace, WorkspacesResponse,
+    UpdateWorkspaceAutostartRequest, UpdateWorkspaceRequest, UpdateWorkspaceTTLRequest, Workspace,
+    WorkspacesResponse,
 };
 use reqwest::Method;
 use uuid::Uuid;
@@ -68,6 +69,19 @@ impl Workspaces<'_> {
             segment(name)?
         );
         self.client.http.get(&path, &[]).await
+    }
+
+    /// Renames the workspace (`400` where the deployment does not allow renames, `409` when
+    /// the owner has a workspace of that name).
+    pub async fn rename(&self, id: Uuid, name: &str) -> Result<()> {
+        let path = format!("/api/v2/workspaces/{id}");
+        let body = UpdateWorkspaceRequest {
+            name: name.to_owned(),
+        };
+        self.client
+            .http
+            .write_unit(Method::PATCH, &path, Some(&body))
+            .await
     }
 
     /// Sets (or with `None` clears) the autostop TTL, in milliseconds.

@@ -313,6 +313,14 @@ pub struct CreateWorkspaceBuildRequest {
     pub reason: Option<CreateWorkspaceBuildReason>,
 }
 
+/// `PATCH /api/v2/workspaces/{id}` (`204`): renames the workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UpdateWorkspaceRequest {
+    /// The new name.
+    pub name: String,
+}
+
 /// `PUT /api/v2/workspaces/{id}/ttl`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]

@@ -131,6 +131,8 @@ pub(crate) enum Command {
     Restart(StartArgs),
     /// Will update and start a given workspace if it is out of date
     Update(UpdateArgs),
+    /// Rename a workspace
+    Rename(RenameArgs),
     /// Delete a workspace
     #[command(alias = "rm")]
     Delete(DeleteArgs),
@@ -251,6 +253,17 @@ pub(crate) enum UsersCommand {
     Show(UsersShowArgs),
     /// Create a new user.
     Create(UsersCreateArgs),
+    /// Update a user's status to 'suspended'. A suspended user cannot log into the platform
+    Suspend(UserArg),
+    /// Update a user's status to 'active'. Active users can fully interact with the platform
+    Activate(UserArg),
+}
+
+/// `<user>`.
+#[derive(Debug, Args)]
+pub(crate) struct UserArg {
+    /// Username or id.
+    pub(crate) user: String,
 }
 
 /// `coder users show`.
@@ -542,6 +555,18 @@ pub(crate) struct UpdateArgs {
     /// Parameter values.
     #[command(flatten)]
     pub(crate) parameters: ParameterArgs,
+}
+
+/// `coder rename`.
+#[derive(Debug, Args)]
+pub(crate) struct RenameArgs {
+    /// The workspace: `<name>` (yours) or `<owner>/<name>`.
+    pub(crate) workspace: String,
+    /// Its new name.
+    pub(crate) new_name: String,
+    /// Bypass confirmation prompts.
+    #[arg(short, long)]
+    pub(crate) yes: bool,
 }
 
 /// `coder create`.

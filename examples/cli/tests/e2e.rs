@@ -537,6 +537,34 @@ fn users_organizations_and_template_management() {
     assert_eq!(code, 1);
     assert!(err.starts_with("error: user \"nosuch\": "), "{err}");
 
+    // Suspend and activate: a suspended user's session stops working until activated.
+    let bob_user = User {
+        config: tmp.path().join("bob"),
+    };
+    bob_user.ok(&[
+        "login",
+        &server.url,
+        "--email",
+        "bob@example.com",
+        "--password",
+        "correct horse battery",
+    ]);
+    assert_eq!(
+        admin.ok(&["users", "suspend", "bob"]).trim_end(),
+        "User \"bob\" is now suspended."
+    );
+    let (code, _, err) = bob_user.run(&["whoami"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("User is not active (status = \"suspended\")"),
+        "{err}"
+    );
+    assert_eq!(
+        admin.ok(&["users", "activate", "bob"]).trim_end(),
+        "User \"bob\" is now active."
+    );
+    bob_user.ok(&["whoami"]);
+
     // Organizations: the selected one, by default the default organization.
     assert_eq!(
         admin.ok(&["organizations", "show", "-c", "name,default"]),
@@ -586,6 +614,17 @@ fn users_organizations_and_template_management() {
             &serde_json::json!(7_200_000)
         )
     );
+    // Renames are off unless the server allows them, as in Coder.
+    admin.ok(&["create", "dev", "-t", "local", "--yes"]);
+    let (code, _, err) = admin.run(&["rename", "dev", "main", "--yes"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "error: rename workspace \"dev\": Workspace renames are not allowed.\n"
+        )
+    );
+    admin.ok(&["delete", "dev", "--yes"]);
     assert_eq!(
         admin
             .ok(&["templates", "delete", "local", "--yes"])

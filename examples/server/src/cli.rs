@@ -28,6 +28,10 @@ pub struct ServerArgs {
     /// (every third of it). Any server on the database fails a job whose lease lapsed.
     #[arg(long, env = "CODER_PROVISIONER_JOB_LEASE", default_value = "30s", value_parser = humantime::parse_duration)]
     pub provisioner_job_lease: std::time::Duration,
+    /// Allow users to rename their workspaces (a rename can break a workspace whose resources
+    /// use its name).
+    #[arg(long, env = "CODER_ALLOW_WORKSPACE_RENAMES")]
+    pub allow_workspace_renames: bool,
     /// Most entries (files, directories, links) a template archive may hold.
     #[arg(long, env = "CODER_TEMPLATE_MAX_FILES", default_value_t = 100_000)]
     pub template_max_files: u64,
@@ -58,6 +62,7 @@ impl ServerArgs {
         config.job_lease = self
             .provisioner_job_lease
             .max(std::time::Duration::from_millis(300));
+        config.allow_workspace_renames = self.allow_workspace_renames;
         config.template_limits = crate::config::TemplateLimits {
             max_files: self.template_max_files,
             max_unpacked_bytes: self.template_max_unpacked_size,

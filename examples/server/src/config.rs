@@ -49,6 +49,9 @@ pub struct Config {
     /// (`--provisioner-job-lease`); renewed every third of it. A job whose lease lapses is
     /// failed by any server on the database: its runner is gone.
     pub job_lease: Duration,
+    /// Whether workspaces may be renamed (`--allow-workspace-renames`; off by default, as in
+    /// Coder, since a rename can break a workspace whose resources use its name).
+    pub allow_workspace_renames: bool,
     /// The largest template the process provisioner unpacks.
     pub template_limits: TemplateLimits,
 }
@@ -94,6 +97,7 @@ impl Config {
             max_token_lifetime: Duration::from_secs(30 * 24 * 3600),
             job_lease: Duration::from_secs(30),
             template_limits: TemplateLimits::default(),
+            allow_workspace_renames: false,
         }
     }
 

@@ -456,3 +456,66 @@ async fn members_read_only_themselves_sqlite() {
 async fn members_read_only_themselves_postgres() {
     members_read_only_themselves(Db::Postgres).await;
 }
+
+async fn owners_suspend_and_activate_users(db: Db) {
+    let s = TestServer::start(db).await;
+    let owner = s.first_user().await;
+    let bob = s.member(&owner, "bob").await;
+    s.member(&owner, "carol").await;
+
+    // Members may not; owners may not suspend themselves.
+    let (status, body) = s
+        .send(Method::PUT, &bob, "/users/carol/status/suspend", json!({}))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = s
+        .send(Method::PUT, &bob, "/users/me/status/suspend", json!({}))
+        .await;
+    assert_eq!(
+        (status, &body["message"], &body["detail"]),
+        (
+            403,
+            &json!("Forbidden."),
+            &json!("You don't have permission to change users' status.")
+        )
+    );
+    let (status, body) = s
+        .send(Method::PUT, &owner, "/users/me/status/suspend", json!({}))
+        .await;
+    assert_eq!(
+        (status, &body["message"]),
+        (400, &json!("You cannot suspend yourself."))
+    );
+
+    // A suspended user's session stops working, and works again once activated.
+    let (status, body) = s
+        .send(Method::PUT, &owner, "/users/bob/status/suspend", json!({}))
+        .await;
+    assert_eq!((status, &body["status"]), (200, &json!("suspended")));
+    let (status, body) = s.get(&bob, "/users/me").await;
+    assert_eq!(
+        (status, &body["message"]),
+        (
+            401,
+            &json!(
+                "User is not active (status = \"suspended\"). Contact an admin to reactivate your account."
+            )
+        )
+    );
+    let (status, body) = s
+        .send(Method::PUT, &owner, "/users/bob/status/activate", json!({}))
+        .await;
+    assert_eq!((status, &body["status"]), (200, &json!("active")));
+    let (status, body) = s.get(&bob, "/users/me").await;
+    assert_eq!((status, &body["username"]), (200, &json!("bob")));
+}
+
+#[tokio::test]
+async fn owners_suspend_and_activate_users_sqlite() {
+    owners_suspend_and_activate_users(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn owners_suspend_and_activate_users_postgres() {
+    owners_suspend_and_activate_users(Db::Postgres).await;
+}

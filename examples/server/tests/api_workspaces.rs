@@ -1040,3 +1040,54 @@ async fn new_versions_are_promoted_and_workspaces_update() {
     .await;
     s.wait_status(&owner, id, "deleted").await;
 }
+
+async fn renames_are_refused_unless_allowed(db: Db) {
+    for allowed in [false, true] {
+        let s = TestServer::start_with(db, |c| c.allow_workspace_renames = allowed).await;
+        let token = s.first_user().await;
+        let template = s.example_template(&token, "local").await;
+        let dev = create_ws(&s, &token, &template, "dev").await;
+        create_ws(&s, &token, &template, "other").await;
+        let id = dev["id"].as_str().unwrap().to_owned();
+        let path = format!("/workspaces/{id}");
+        let (status, body) = s
+            .send(Method::PATCH, &token, &path, json!({"name": "renamed"}))
+            .await;
+        if !allowed {
+            assert_eq!(
+                (status, &body["message"]),
+                (400, &json!("Workspace renames are not allowed."))
+            );
+            let (_, ws) = s.get(&token, &path).await;
+            assert_eq!(ws["name"], "dev");
+            continue;
+        }
+        assert_eq!(status, 204, "{body}");
+        let (_, ws) = s.get(&token, &path).await;
+        assert_eq!(ws["name"], "renamed");
+        let (status, body) = s
+            .send(Method::PATCH, &token, &path, json!({"name": "OTHER"}))
+            .await;
+        assert_eq!(
+            (status, &body["message"]),
+            (409, &json!("Workspace \"OTHER\" already exists."))
+        );
+        let (status, body) = s
+            .send(Method::PATCH, &token, &path, json!({"name": "no spaces"}))
+            .await;
+        assert_eq!(
+            (status, &body["validations"][0]["field"]),
+            (400, &json!("name"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn renames_are_refused_unless_allowed_sqlite() {
+    renames_are_refused_unless_allowed(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn renames_are_refused_unless_allowed_postgres() {
+    renames_are_refused_unless_allowed(Db::Postgres).await;
+}

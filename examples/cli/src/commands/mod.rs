@@ -90,6 +90,7 @@ pub(crate) async fn run(cli: Cli, ui: Ui) -> Result<()> {
         Command::Stop(args) => workspaces::stop(&ctx, args).await,
         Command::Restart(args) => workspaces::restart(&ctx, args).await,
         Command::Update(args) => workspaces::update(&ctx, args).await,
+        Command::Rename(args) => workspaces::rename(&ctx, args).await,
         Command::Delete(args) => workspaces::delete(&ctx, args).await,
         Command::Logs(args) => logs::run(&ctx, args).await,
         Command::Schedule(cmd) => schedule::run(&ctx, cmd).await,

@@ -26,7 +26,22 @@ pub(super) async fn run(ctx: &Ctx, cmd: UsersCommand) -> Result<()> {
         }
         UsersCommand::Show(args) => show(ctx, args).await,
         UsersCommand::Create(args) => create(ctx, args).await,
+        UsersCommand::Suspend(args) => set_status(ctx, &args.user, true).await,
+        UsersCommand::Activate(args) => set_status(ctx, &args.user, false).await,
     }
+}
+
+async fn set_status(ctx: &Ctx, user: &str, suspend: bool) -> Result<()> {
+    let client = ctx.client()?;
+    let users = client.users();
+    let (done, what) = if suspend {
+        (users.suspend(user).await, "suspend")
+    } else {
+        (users.activate(user).await, "activate")
+    };
+    let user = done.map_err(CliError::api(format!("{what} user {user:?}")))?;
+    ctx.ui
+        .result(&format!("User {:?} is now {}.", user.username, user.status))
 }
 
 /// `users list`'s default columns, as Coder's.

@@ -10,8 +10,8 @@ use coder_core::schedule::Schedule;
 
 use super::{Ctx, find_workspace, split_workspace};
 use crate::cli::{
-    CreateArgs, DeleteArgs, ListArgs, OutputFormat, StartArgs, UpdateArgs, WorkspaceArg,
-    WorkspaceYesArgs,
+    CreateArgs, DeleteArgs, ListArgs, OutputFormat, RenameArgs, StartArgs, UpdateArgs,
+    WorkspaceArg, WorkspaceYesArgs,
 };
 use crate::duration::{format_elapsed, format_ms, parse_ttl_ms};
 use crate::error::{CliError, Result};
@@ -328,6 +328,31 @@ pub(super) async fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
         ..Default::default()
     };
     start_build(ctx, &client, &ws, &request).await
+}
+
+/// `coder rename`.
+pub(super) async fn rename(ctx: &Ctx, args: RenameArgs) -> Result<()> {
+    let client = ctx.client()?;
+    let ws = find_workspace(&client, &args.workspace).await?;
+    ctx.ui.confirm(
+        &format!(
+            "Rename workspace {:?} to {:?}? Resources named after the workspace may break.",
+            args.workspace, args.new_name
+        ),
+        args.yes,
+    )?;
+    client
+        .workspaces()
+        .rename(ws.id, &args.new_name)
+        .await
+        .map_err(CliError::api(format!(
+            "rename workspace {:?}",
+            args.workspace
+        )))?;
+    ctx.ui.result(&format!(
+        "Workspace {:?} renamed to {:?}.",
+        ws.name, args.new_name
+    ))
 }
 
 /// `coder delete`.

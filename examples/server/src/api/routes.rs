@@ -346,6 +346,14 @@ pub const AREAS: &[Area] = &[
                 .summary("Get a user")
                 .note("`{user}` is `me`, an id or a username")
                 .returns(200, one::<User>()),
+            Route::put("/users/{user}/status/suspend", handler!(users::suspend))
+                .summary("Suspend a user")
+                .note("owners only, never themselves; the user's sessions and tokens stop working")
+                .returns(200, one::<User>()),
+            Route::put("/users/{user}/status/activate", handler!(users::activate))
+                .summary("Activate a user")
+                .note("owners only")
+                .returns(200, one::<User>()),
             Route::get("/users/{user}/organizations", handler!(orgs::user_orgs))
                 .summary("A user's organizations")
                 .returns(200, many::<Organization>()),
@@ -515,6 +523,11 @@ pub const AREAS: &[Area] = &[
                 .note("410 once deleted")
                 .query(&[Bool("include_deleted")])
                 .returns(200, one::<Workspace>()),
+            Route::patch("/workspaces/{id}", handler!(workspaces::update))
+                .summary("Rename a workspace")
+                .note("400 unless the server allows renames (`--allow-workspace-renames`); 409 if the name is taken")
+                .accepts(one::<UpdateWorkspaceRequest>())
+                .returns(204, Body::None),
             Route::get(
                 "/users/{user}/workspace/{name}",
                 handler!(workspaces::get_by_name),

@@ -311,6 +311,48 @@ pub(crate) async fn get(
     Ok(json(StatusCode::OK, &views::user(&state.store, &u).await?))
 }
 
+/// `PUT /users/{user}/status/suspend`: owners suspend a user (never themselves); a suspended
+/// user's sessions and tokens stop working until they are activated again.
+pub(crate) async fn suspend(
+    State(state): State<AppState>,
+    session: Session,
+    Path(user): Path<String>,
+) -> Result<HttpResponse> {
+    set_status(&state, &session, &user, "suspended").await
+}
+
+/// `PUT /users/{user}/status/activate`.
+pub(crate) async fn activate(
+    State(state): State<AppState>,
+    session: Session,
+    Path(user): Path<String>,
+) -> Result<HttpResponse> {
+    set_status(&state, &session, &user, "active").await
+}
+
+async fn set_status(
+    state: &AppState,
+    session: &Session,
+    user: &str,
+    status: &str,
+) -> Result<HttpResponse> {
+    let u = resolve_self_or_owner(state, session, user).await?;
+    if !session.is_owner() {
+        return Err(Error::Forbidden(
+            "You don't have permission to change users' status.".to_owned(),
+        ));
+    }
+    if u.id == session.user.id && status == "suspended" {
+        return Err(Error::bad_request("You cannot suspend yourself."));
+    }
+    state
+        .store
+        .set_user_status(u.id, status, Utc::now())
+        .await?;
+    let u = state.store.user_by_id(u.id).await?.ok_or(Error::NotFound)?;
+    Ok(json(StatusCode::OK, &views::user(&state.store, &u).await?))
+}
+
 /// `GET /users?q=`: owners list everyone; a member, whom Coder's RBAC lets read only their
 /// own user, lists only themselves (`count` counts what they see).
 pub(crate) async fn list(

@@ -10,8 +10,9 @@ use coder_core::build::{check_new_build, workspace_status};
 use coder_core::model::{
     CreateWorkspaceBuildRequest, CreateWorkspaceRequest, ProvisionerJobInput, ProvisionerJobStatus,
     ProvisionerJobType, ProvisionerType, PutExtendWorkspaceRequest, Response,
-    TemplateVersionParameter, UpdateWorkspaceAutostartRequest, UpdateWorkspaceTTLRequest,
-    ValidationError, WorkspaceBuildParameter, WorkspaceTransition, WorkspacesResponse,
+    TemplateVersionParameter, UpdateWorkspaceAutostartRequest, UpdateWorkspaceRequest,
+    UpdateWorkspaceTTLRequest, ValidationError, WorkspaceBuildParameter, WorkspaceTransition,
+    WorkspacesResponse,
 };
 use uuid::Uuid;
 
@@ -177,6 +178,17 @@ async fn succeeded_version_file(
     Ok((version, job.file_id))
 }
 
+/// A workspace name Coder accepts, or its validation error on `name`.
+fn check_workspace_name(name: &str) -> Result<()> {
+    if valid_workspace_name(name) {
+        return Ok(());
+    }
+    Err(Error::validation(
+        "name",
+        format!("Validation failed for tag \"workspace_name\" with value: {name:?}"),
+    ))
+}
+
 /// `POST /users/{user}/workspaces` (`201`): workspace, first build and job in one transaction.
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -185,15 +197,7 @@ pub(crate) async fn create(
     Json(req): Json<CreateWorkspaceRequest>,
 ) -> Result<HttpResponse> {
     let owner = resolve_self_or_owner(&state, &session, &user).await?;
-    if !valid_workspace_name(&req.name) {
-        return Err(Error::validation(
-            "name",
-            format!(
-                "Validation failed for tag \"workspace_name\" with value: {:?}",
-                req.name
-            ),
-        ));
-    }
+    check_workspace_name(&req.name)?;
     let (template, version_id) = match (req.template_id, req.template_version_id) {
         (Some(_), Some(_)) => {
             return Err(Error::bad_request(
@@ -432,6 +436,27 @@ pub(crate) async fn get(
         StatusCode::OK,
         &views::workspace_from_view(&state.store, &view).await?,
     ))
+}
+
+/// `PATCH /workspaces/{id}` (`204`): renames the workspace, where the deployment allows
+/// renames (`--allow-workspace-renames`; Coder's default is not to).
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Json(req): Json<UpdateWorkspaceRequest>,
+) -> Result<HttpResponse> {
+    let ws = load_workspace(&state, &session, &id).await?;
+    if !state.config.allow_workspace_renames {
+        return Err(Error::bad_request("Workspace renames are not allowed."));
+    }
+    check_workspace_name(&req.name)?;
+    state
+        .store
+        .rename_workspace(ws.id, &req.name, Utc::now())
+        .await?;
+    state.events.publish(Event::Workspace(ws.id));
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /users/{user}/workspace/{name}`.

@@ -243,6 +243,18 @@ impl Store {
         Ok(())
     }
 
+    /// Sets a user's status (`active`, `suspended`, `dormant`).
+    pub async fn set_user_status(&self, id: Uuid, status: &str, now: Timestamp) -> Result<()> {
+        execute!(
+            self.pool,
+            "UPDATE users SET status = $1, updated_at = $2 WHERE id = $3",
+            status,
+            now,
+            id
+        )?;
+        Ok(())
+    }
+
     /// An API key by its public id.
     pub async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>> {
         fetch!(

@@ -255,6 +255,25 @@ impl Store {
         Ok(())
     }
 
+    /// Renames a workspace; a live workspace of the owner already named so is a conflict.
+    pub async fn rename_workspace(&self, id: Uuid, name: &str, now: Timestamp) -> Result<()> {
+        execute!(
+            self.pool,
+            "UPDATE workspaces SET name = $1, updated_at = $2 WHERE id = $3",
+            name,
+            now,
+            id
+        )
+        .map_err(|e| {
+            if e.is_unique_violation() {
+                Error::conflict(format!("Workspace {name:?} already exists."))
+            } else {
+                e
+            }
+        })?;
+        Ok(())
+    }
+
     /// The latest build of a workspace.
     pub async fn latest_build(&self, workspace_id: Uuid) -> Result<Option<BuildRow>> {
         latest_build_in(&mut self.read.acquire().await?.conn(), workspace_id).await
