@@ -5,7 +5,7 @@
 //! Within one server this is a broadcast channel. With PostgreSQL, events also travel between
 //! replicas over `LISTEN`/`NOTIFY` (channel `coder_events`), so a watcher on one replica sees
 //! a build that another replica runs, and an idle runner wakes when any replica queues a job.
-//! Outgoing notifications are coalesced ([`Outbox`]): a burst about one job (a log line each)
+//! Outgoing notifications are coalesced (`Outbox`): a burst about one job (a log line each)
 //! leaves as one `NOTIFY` per flush window, and the queue holds at most one entry per distinct
 //! event, so a slow database never grows it without bound.
 

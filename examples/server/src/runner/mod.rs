@@ -1,6 +1,6 @@
 //! The job runner inside the server: acquires pending jobs atomically, holds each under a
-//! lease it renews ([`lease`]), runs it through the provisioner registered for its type
-//! ([`job`]), and recovers jobs whose runner is gone: at start-up and periodically, but only
+//! lease it renews (`lease`), runs it through the provisioner registered for its type
+//! (`job`), and recovers jobs whose runner is gone: at start-up and periodically, but only
 //! once their lease has lapsed, so a live replica's job is never touched.
 
 mod job;

@@ -13,7 +13,7 @@
 //! their text (`row`).
 //!
 //! Every state change is one transaction: workspace + first build + job, build + job,
-//! version + job, and a job's completion with everything it produced ([`completion`]).
+//! version + job, and a job's completion with everything it produced (`completion`).
 //! Names are unique case-insensitively where Coder's are (`lower(name)` unique indexes), and
 //! looked up case-insensitively as Coder does.
 
