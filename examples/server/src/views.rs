@@ -318,7 +318,11 @@ pub async fn template(store: &Store, t: &TemplateRow) -> Result<Template> {
 
 /// Resources with agent status and health derived from timestamps (coder-api.md §8).
 pub fn resources(stored: &[WorkspaceResource], now: Timestamp) -> Vec<WorkspaceResource> {
-    let mut out = stored.to_vec();
+    with_agent_status(stored.to_vec(), now)
+}
+
+/// [`resources`] on resources the caller owns: statuses filled in place, nothing copied.
+fn with_agent_status(mut out: Vec<WorkspaceResource>, now: Timestamp) -> Vec<WorkspaceResource> {
     for agent in out.iter_mut().flat_map(|r| r.agents.iter_mut()) {
         let status = match (agent.last_connected_at, agent.disconnected_at) {
             (None, _) => {
@@ -395,43 +399,61 @@ async fn build_with(
 }
 
 /// A workspace with its latest build.
-pub async fn workspace(store: &Store, ws: &WorkspaceRow) -> Result<Workspace> {
+pub async fn workspace(store: &Store, ws: &WorkspaceRow, allow_renames: bool) -> Result<Workspace> {
     let view = store
         .workspace_views(ViewScope::Id(ws.id))
         .await?
         .into_iter()
         .next()
         .ok_or(Error::NotFound)?;
-    workspace_from_view(store, &view).await
+    workspace_from_view(store, view, allow_renames).await
 }
 
-/// A workspace from its joined row ([`Store::workspace_views`]); queries only for the queue
-/// position of a pending build.
-pub async fn workspace_from_view(store: &Store, v: &WorkspaceView) -> Result<Workspace> {
-    let (ws, b, j) = (&v.workspace, &v.build, &v.job);
-    let t = v.template.as_ref();
-    let metadata = ProvisionerJobMetadata {
-        template_id: ws.template_id,
-        template_name: t.map(|t| t.name.clone()).unwrap_or_default(),
-        template_display_name: t.map(|t| t.display_name.clone()).unwrap_or_default(),
-        template_icon: t.map(|t| t.icon.clone()).unwrap_or_default(),
-        template_version_name: v.version_name.clone(),
-        workspace_id: Some(ws.id),
-        workspace_name: Some(ws.name.clone()),
-        workspace_build_transition: Some(b.transition.clone()),
-    };
-    let queue = if j.status == ProvisionerJobStatus::Pending {
-        store.queue_position(j).await?
+/// A workspace from its joined row ([`Store::workspace_views`]), consumed so its fields move
+/// into the wire object; queries only for the queue position of a pending build.
+/// `allow_renames` is the deployment's `--allow-workspace-renames`.
+pub async fn workspace_from_view(
+    store: &Store,
+    v: WorkspaceView,
+    allow_renames: bool,
+) -> Result<Workspace> {
+    let WorkspaceView {
+        workspace: ws,
+        build: b,
+        mut job,
+        owner_name,
+        initiator_name,
+        version_name,
+        template: t,
+        organization_name,
+    } = v;
+    let queue = if job.status == ProvisionerJobStatus::Pending {
+        store.queue_position(&job).await?
     } else {
         (0, 0)
     };
-    let resources = resources(&j.resources, Utc::now());
+    let resources = with_agent_status(std::mem::take(&mut job.resources), Utc::now());
     let failing: Vec<_> = resources
         .iter()
         .flat_map(|r| &r.agents)
         .filter(|a| !a.health.healthy)
         .map(|a| a.id)
         .collect();
+    let (template_name, template_display_name, template_icon) = t
+        .as_ref()
+        .map(|t| (t.name.clone(), t.display_name.clone(), t.icon.clone()))
+        .unwrap_or_default();
+    let metadata = ProvisionerJobMetadata {
+        template_id: ws.template_id,
+        template_name: template_name.clone(),
+        template_display_name: template_display_name.clone(),
+        template_icon: template_icon.clone(),
+        template_version_name: version_name.clone(),
+        workspace_id: Some(ws.id),
+        workspace_name: Some(ws.name.clone()),
+        workspace_build_transition: Some(b.transition.clone()),
+    };
+    let status = workspace_status(&job.status, &b.transition);
     let latest_build = WorkspaceBuild {
         id: b.id,
         created_at: b.created_at,
@@ -439,44 +461,47 @@ pub async fn workspace_from_view(store: &Store, v: &WorkspaceView) -> Result<Wor
         workspace_id: ws.id,
         workspace_name: ws.name.clone(),
         workspace_owner_id: ws.owner_id,
-        workspace_owner_name: v.owner_name.clone(),
+        workspace_owner_name: owner_name.clone(),
         workspace_owner_avatar_url: String::new(),
         template_version_id: b.template_version_id,
-        template_version_name: v.version_name.clone(),
+        template_version_name: version_name,
         build_number: b.build_number,
-        transition: b.transition.clone(),
         initiator_id: b.initiator_id,
-        initiator_name: v.initiator_name.clone(),
-        status: workspace_status(&j.status, &b.transition),
+        initiator_name,
+        status,
         resources,
-        job: job_wire(j, metadata, queue),
+        job: job_wire(&job, metadata, queue),
         reason: b.reason.parse().unwrap_or(BuildReason::Initiator),
         deadline: b.deadline,
         max_deadline: b.max_deadline,
+        transition: b.transition,
         daily_cost: 0,
     };
-    let active = t.map(|t| t.active_version_id).unwrap_or_default();
+    let active = t.as_ref().map(|t| t.active_version_id).unwrap_or_default();
     Ok(Workspace {
         id: ws.id,
         created_at: ws.created_at,
         updated_at: ws.updated_at,
         owner_id: ws.owner_id,
-        owner_name: v.owner_name.clone(),
+        owner_name,
         owner_avatar_url: String::new(),
         organization_id: ws.organization_id,
-        organization_name: v.organization_name.clone(),
+        organization_name,
         template_id: ws.template_id,
-        template_name: t.map(|t| t.name.clone()).unwrap_or_default(),
-        template_display_name: t.map(|t| t.display_name.clone()).unwrap_or_default(),
-        template_icon: t.map(|t| t.icon.clone()).unwrap_or_default(),
+        template_name,
+        template_display_name,
+        template_icon,
         template_allow_user_cancel_workspace_jobs: t
+            .as_ref()
             .is_some_and(|t| t.settings.allow_user_cancel_workspace_jobs),
         template_active_version_id: active,
-        template_require_active_version: t.is_some_and(|t| t.settings.require_active_version),
+        template_require_active_version: t
+            .as_ref()
+            .is_some_and(|t| t.settings.require_active_version),
         outdated: latest_build.template_version_id != active,
         latest_build,
-        name: ws.name.clone(),
-        autostart_schedule: ws.autostart_schedule.clone(),
+        name: ws.name,
+        autostart_schedule: ws.autostart_schedule,
         ttl_ms: ws.ttl_ms,
         last_used_at: ws.last_used_at,
         deleting_at: None,
@@ -486,7 +511,7 @@ pub async fn workspace_from_view(store: &Store, v: &WorkspaceView) -> Result<Wor
             failing_agents: failing,
         },
         automatic_updates: ws.automatic_updates.parse().unwrap_or_default(),
-        allow_renames: false,
+        allow_renames,
         favorite: false,
         next_start_at: None,
         is_prebuild: false,

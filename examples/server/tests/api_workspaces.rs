@@ -1048,6 +1048,10 @@ async fn renames_are_refused_unless_allowed(db: Db) {
         let template = s.example_template(&token, "local").await;
         let dev = create_ws(&s, &token, &template, "dev").await;
         create_ws(&s, &token, &template, "other").await;
+        assert_eq!(
+            dev["allow_renames"], allowed,
+            "the workspace says what the deployment allows"
+        );
         let id = dev["id"].as_str().unwrap().to_owned();
         let path = format!("/workspaces/{id}");
         let (status, body) = s

@@ -52,20 +52,24 @@ fn watch_task(state: AppState, id: Uuid) -> mpsc::Receiver<Push> {
                 return;
             }
             let push = match state.store.workspace(id).await {
-                Ok(Some(ws)) => match views::workspace(&state.store, &ws).await {
-                    Ok(view) => {
-                        let text = serde_json::to_string(&view).unwrap_or_default();
-                        if text == last {
-                            None
-                        } else {
-                            last = text.clone();
-                            Some(Push::Data(text))
+                Ok(Some(ws)) => {
+                    match views::workspace(&state.store, &ws, state.config.allow_workspace_renames)
+                        .await
+                    {
+                        Ok(view) => {
+                            let text = serde_json::to_string(&view).unwrap_or_default();
+                            if text == last {
+                                None
+                            } else {
+                                last = text.clone();
+                                Some(Push::Data(text))
+                            }
                         }
+                        Err(e) => Some(Push::Error(
+                            serde_json::to_string(&e.to_response()).unwrap_or_default(),
+                        )),
                     }
-                    Err(e) => Some(Push::Error(
-                        serde_json::to_string(&e.to_response()).unwrap_or_default(),
-                    )),
-                },
+                }
                 Ok(None) => return,
                 Err(e) => Some(Push::Error(
                     serde_json::to_string(&e.to_response()).unwrap_or_default(),

@@ -313,7 +313,7 @@ pub(crate) async fn create(
     state.events.publish(Event::Workspace(ws.id));
     Ok(json(
         StatusCode::CREATED,
-        &views::workspace(&state.store, &ws).await?,
+        &views::workspace(&state.store, &ws, state.config.allow_workspace_renames).await?,
     ))
 }
 
@@ -377,7 +377,9 @@ pub(crate) async fn list(
         }) {
             continue;
         }
-        let w = views::workspace_from_view(&state.store, &view).await?;
+        let w =
+            views::workspace_from_view(&state.store, view, state.config.allow_workspace_renames)
+                .await?;
         if filter
             .status
             .as_ref()
@@ -434,7 +436,8 @@ pub(crate) async fn get(
     }
     Ok(json(
         StatusCode::OK,
-        &views::workspace_from_view(&state.store, &view).await?,
+        &views::workspace_from_view(&state.store, view, state.config.allow_workspace_renames)
+            .await?,
     ))
 }
 
@@ -477,7 +480,7 @@ pub(crate) async fn get_by_name(
     }
     Ok(json(
         StatusCode::OK,
-        &views::workspace(&state.store, &ws).await?,
+        &views::workspace(&state.store, &ws, state.config.allow_workspace_renames).await?,
     ))
 }
 
