@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCompleter;
 
 /// The command line as `coder` parses it: the derived definition with Coder's grammar for
 /// boolean flags (see [`coder_booleans`]).
@@ -384,6 +385,7 @@ pub(crate) enum TemplatesCommand {
 #[derive(Debug, Args)]
 pub(crate) struct TemplatesPullArgs {
     /// The template.
+    #[arg(add = ArgValueCompleter::new(crate::complete::templates))]
     pub(crate) template: String,
     /// Where to unpack it (default: a new directory named after the template).
     pub(crate) destination: Option<PathBuf>,
@@ -402,6 +404,7 @@ pub(crate) struct TemplatesPullArgs {
 #[derive(Debug, Args)]
 pub(crate) struct TemplatesEditArgs {
     /// The template.
+    #[arg(add = ArgValueCompleter::new(crate::complete::templates))]
     pub(crate) template: String,
     /// Edit the template name.
     #[arg(long)]
@@ -428,6 +431,7 @@ pub(crate) struct TemplatesEditArgs {
 pub(crate) struct TemplatesDeleteArgs {
     /// The templates.
     #[arg(required = true)]
+    #[arg(add = ArgValueCompleter::new(crate::complete::templates))]
     pub(crate) templates: Vec<String>,
     /// Organization.
     #[command(flatten)]
@@ -510,6 +514,7 @@ pub(crate) enum VersionsCommand {
 #[derive(Debug, Args)]
 pub(crate) struct VersionsListArgs {
     /// The template.
+    #[arg(add = ArgValueCompleter::new(crate::complete::templates))]
     pub(crate) template: String,
     /// Organization.
     #[command(flatten)]
@@ -551,6 +556,7 @@ pub(crate) struct ParameterArgs {
 #[derive(Debug, Args)]
 pub(crate) struct UpdateArgs {
     /// The workspace: `<name>` (yours) or `<owner>/<name>`.
+    #[arg(add = ArgValueCompleter::new(crate::complete::workspaces))]
     pub(crate) workspace: String,
     /// Parameter values.
     #[command(flatten)]
@@ -561,6 +567,7 @@ pub(crate) struct UpdateArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RenameArgs {
     /// The workspace: `<name>` (yours) or `<owner>/<name>`.
+    #[arg(add = ArgValueCompleter::new(crate::complete::workspaces))]
     pub(crate) workspace: String,
     /// Its new name.
     pub(crate) new_name: String,
@@ -575,7 +582,7 @@ pub(crate) struct CreateArgs {
     /// The workspace's name, or `<owner>/<name>` to create one for another user.
     pub(crate) workspace: Option<String>,
     /// Specify a template name.
-    #[arg(short, long, env = "CODER_TEMPLATE_NAME")]
+    #[arg(short, long, env = "CODER_TEMPLATE_NAME", add = ArgValueCompleter::new(crate::complete::templates))]
     pub(crate) template: Option<String>,
     /// Specify a template version name.
     #[arg(long, env = "CODER_TEMPLATE_VERSION")]
@@ -620,6 +627,7 @@ pub(crate) struct ListArgs {
 #[derive(Debug, Args)]
 pub(crate) struct WorkspaceArg {
     /// The workspace: `<name>` (yours) or `<owner>/<name>`.
+    #[arg(add = ArgValueCompleter::new(crate::complete::workspaces))]
     pub(crate) workspace: String,
 }
 
@@ -627,6 +635,7 @@ pub(crate) struct WorkspaceArg {
 #[derive(Debug, Args)]
 pub(crate) struct WorkspaceYesArgs {
     /// The workspace: `<name>` (yours) or `<owner>/<name>`.
+    #[arg(add = ArgValueCompleter::new(crate::complete::workspaces))]
     pub(crate) workspace: String,
     /// Bypass confirmation prompts.
     #[arg(short, long)]
@@ -637,6 +646,7 @@ pub(crate) struct WorkspaceYesArgs {
 #[derive(Debug, Args)]
 pub(crate) struct StartArgs {
     /// The workspace: `<name>` (yours) or `<owner>/<name>`.
+    #[arg(add = ArgValueCompleter::new(crate::complete::workspaces))]
     pub(crate) workspace: String,
     /// Rich parameter value in the format "name=value".
     #[arg(long = "parameter", value_name = "NAME=VALUE")]
@@ -650,6 +660,7 @@ pub(crate) struct StartArgs {
 #[derive(Debug, Args)]
 pub(crate) struct DeleteArgs {
     /// The workspace: `<name>` (yours) or `<owner>/<name>`.
+    #[arg(add = ArgValueCompleter::new(crate::complete::workspaces))]
     pub(crate) workspace: String,
     /// Delete a workspace without deleting its resources.
     #[arg(long)]
@@ -663,6 +674,7 @@ pub(crate) struct DeleteArgs {
 #[derive(Debug, Args)]
 pub(crate) struct LogsArgs {
     /// The workspace: `<name>` (yours) or `<owner>/<name>`.
+    #[arg(add = ArgValueCompleter::new(crate::complete::workspaces))]
     pub(crate) workspace: String,
     /// Only show logs for a specific build number (0: the latest; -1: the one before).
     #[arg(short = 'n', long, default_value_t = 0, allow_negative_numbers = true)]
@@ -690,6 +702,7 @@ pub(crate) enum ScheduleCommand {
 #[derive(Debug, Args)]
 pub(crate) struct ScheduleShowArgs {
     /// The workspace (default: every workspace matching --search).
+    #[arg(add = ArgValueCompleter::new(crate::complete::workspaces))]
     pub(crate) workspace: Option<String>,
     /// Specifies whether all workspaces will be listed or not.
     #[arg(short, long)]
@@ -706,6 +719,7 @@ pub(crate) struct ScheduleShowArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ScheduleStartArgs {
     /// The workspace.
+    #[arg(add = ArgValueCompleter::new(crate::complete::workspaces))]
     pub(crate) workspace: String,
     /// `<start-time> [day-of-week] [location]`, e.g. `9:30AM Mon-Fri Europe/Dublin`, or
     /// `manual` to turn autostart off.
@@ -717,6 +731,7 @@ pub(crate) struct ScheduleStartArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ScheduleStopArgs {
     /// The workspace.
+    #[arg(add = ArgValueCompleter::new(crate::complete::workspaces))]
     pub(crate) workspace: String,
     /// e.g. `8h`, `2h30m`, `90` (minutes), or `manual` to turn autostop off.
     pub(crate) duration: String,
@@ -726,6 +741,7 @@ pub(crate) struct ScheduleStopArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ScheduleExtendArgs {
     /// The workspace.
+    #[arg(add = ArgValueCompleter::new(crate::complete::workspaces))]
     pub(crate) workspace: String,
     /// The new stop time, from now (at least 30 minutes), e.g. `90m`.
     pub(crate) duration: String,

@@ -7,6 +7,7 @@
 mod archive;
 mod cli;
 mod commands;
+mod complete;
 mod config;
 mod duration;
 mod error;
@@ -22,6 +23,9 @@ use std::process::ExitCode;
 use clap::FromArgMatches;
 
 fn main() -> ExitCode {
+    // `COMPLETE=<shell> coder -- <words>`: the shell asking for completions (see `coder
+    // completion`); answers and exits.
+    clap_complete::CompleteEnv::with_factory(cli::command).complete();
     let cli = match cli::Cli::from_arg_matches(&cli::command().get_matches()) {
         Ok(cli) => cli,
         Err(e) => e.exit(),

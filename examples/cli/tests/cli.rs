@@ -136,18 +136,29 @@ fn templates_init_writes_the_example_once() {
 }
 
 #[test]
-fn completion_scripts_cover_the_commands() {
+fn completion_registers_with_the_shell_and_offers_commands_and_flags() {
     let tmp = tempfile::tempdir().unwrap();
     let (code, out, _) = run(coder(tmp.path()).args(["completion", "--shell", "bash"]));
     assert_eq!(code, 0);
-    for word in [
-        "templates",
-        "schedule",
-        "--global-config",
-        "--first-user-username",
-    ] {
-        assert!(out.contains(word), "bash completion lacks {word}");
-    }
+    assert!(
+        out.contains("complete -o nospace -o bashdefault -F _clap_complete_coder coder"),
+        "{out}"
+    );
+    // What the shell then asks `coder` for.
+    let complete = |words: &[&str]| {
+        let (code, out, err) = run(coder(tmp.path())
+            .env("COMPLETE", "fish")
+            .arg("--")
+            .arg("coder")
+            .args(words));
+        assert_eq!((code, err.as_str()), (0, ""), "{words:?}");
+        out
+    };
+    assert_eq!(complete(&["te"]), "templates\tManage templates\n");
+    assert!(
+        complete(&["login", "--first-user-u"]).starts_with("--first-user-username"),
+        "flags complete too"
+    );
 }
 
 #[test]

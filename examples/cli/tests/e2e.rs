@@ -616,6 +616,22 @@ fn users_organizations_and_template_management() {
     );
     // Renames are off unless the server allows them, as in Coder.
     admin.ok(&["create", "dev", "-t", "local", "--yes"]);
+    // Shell completion offers the deployment's workspace and template names as you type.
+    let complete = |words: &[&str]| {
+        let out = admin
+            .coder()
+            .env("COMPLETE", "fish")
+            .arg("--")
+            .arg("coder")
+            .args(words)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(complete(&["start", "d"]), "dev\n");
+    assert_eq!(complete(&["start", "x"]), "");
+    assert_eq!(complete(&["create", "new", "-t", "lo"]), "local\n");
+    assert_eq!(complete(&["templates", "pull", "l"]), "local\n");
     let (code, _, err) = admin.run(&["rename", "dev", "main", "--yes"]);
     assert_eq!(
         (code, err.as_str()),
