@@ -1,7 +1,7 @@
 //! UDP send batching: consecutive datagrams of one size to one address leave in a single
 //! `sendmsg` with Linux's `UDP_SEGMENT` (UDP GSO); the kernel cuts them apart again (on loopback,
 //! at the receiving socket), so the per-datagram cost of the send path is paid once per batch.
-//! Where the kernel refuses, the refused batch goes out through `sendmmsg` ([`super::mmsg`])
+//! Where the kernel refuses, the refused batch goes out through `sendmmsg` (`super::mmsg`)
 //! and GSO stays off: [`super::udp`] then sends with `sendmmsg` only. On by default
 //! ([`super::TunnelConfig::udp_gso`]); the receiving side is [`super::gro`].
 
@@ -11,7 +11,10 @@ use std::net::SocketAddr;
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
-use super::mmsg::MmsgSender;
+#[cfg(target_os = "linux")]
+use super::mmsg::MmsgSender as BatchSender;
+#[cfg(not(target_os = "linux"))]
+use super::portable::BatchSender;
 
 /// The kernel's `UDP_MAX_SEGMENTS` on older kernels.
 const MAX_SEGMENTS: usize = 64;
@@ -99,7 +102,7 @@ impl GsoBatch {
 /// Sends `buf` as the `seg`-byte datagrams a refused GSO send held, with `sendmmsg`; returns
 /// the system calls made.
 async fn send_unsegmented(udp: &UdpSocket, buf: &[u8], seg: usize, dst: SocketAddr) -> u64 {
-    let mut mmsg = MmsgSender::default();
+    let mut mmsg = BatchSender::default();
     for d in buf.chunks(seg.max(1)) {
         mmsg.push(udp, dst, d.to_vec(), drop).await;
     }

@@ -4,10 +4,14 @@
 //! (back-pressure); only the real network drops.
 
 mod event_loop;
+#[cfg(target_os = "linux")]
 mod gro;
 mod gso;
 mod link;
+#[cfg(target_os = "linux")]
 mod mmsg;
+#[cfg(not(target_os = "linux"))]
+mod portable;
 mod tcp;
 mod udp;
 

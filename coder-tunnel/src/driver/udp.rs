@@ -1,18 +1,23 @@
 //! The tunnel's UDP socket I/O: batched with segmentation offload (UDP GSO sends,
-//! [`super::gso`]; UDP GRO receives, [`super::gro`]) when [`super::TunnelConfig::udp_gso`] is
-//! on and the kernel accepts it, otherwise with `sendmmsg`/`recvmmsg` ([`super::mmsg`]).
-//! Counts the system calls each direction makes, for [`crate::core::Stats`].
+//! `super::gso`; UDP GRO receives, `super::gro`) when [`super::TunnelConfig::udp_gso`] is
+//! on and the kernel accepts it, otherwise with `sendmmsg`/`recvmmsg` (`super::mmsg`). Where
+//! those do not exist (not Linux), one datagram per call (`super::portable`). Counts the
+//! system calls each direction makes, for [`crate::core::Stats`].
 
 use std::io;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use nix::sys::socket::{getsockopt, sockopt};
 use tokio::net::UdpSocket;
 
+#[cfg(target_os = "linux")]
 use super::gro::{GroReceiver, Received};
 use super::gso::GsoBatch;
-use super::mmsg::{MmsgReceiver, MmsgSender};
+#[cfg(target_os = "linux")]
+use super::mmsg::{MmsgReceiver as BatchReceiver, MmsgSender as BatchSender};
+#[cfg(not(target_os = "linux"))]
+use super::portable::{BatchReceiver, BatchSender};
+#[cfg(target_os = "linux")]
 use crate::buf::PACKET_BUF;
 use crate::core::Core;
 
@@ -20,6 +25,7 @@ use crate::core::Core;
 /// (`UDP_GRO_CNT_MAX`), and may go past 64 KiB when `gro_max_size` is raised, so 64 of the
 /// largest datagram the core accepts always fit. A larger receive delivers what fits whole
 /// and counts the rest in [`crate::core::Stats::dropped_truncated`].
+#[cfg(target_os = "linux")]
 const GRO_BUF: usize = 64 * PACKET_BUF;
 
 /// The sending half.
@@ -27,8 +33,8 @@ const GRO_BUF: usize = 64 * PACKET_BUF;
 pub(super) enum UdpTx {
     /// Same-size runs to one address leave as one `UDP_SEGMENT` send.
     Gso(GsoBatch),
-    /// Up to [`super::mmsg::BATCH`] datagrams per `sendmmsg`.
-    Mmsg(MmsgSender),
+    /// Up to 64 datagrams per `sendmmsg` (one per `send_to` where there is none).
+    Mmsg(BatchSender),
 }
 
 impl UdpTx {
@@ -38,7 +44,7 @@ impl UdpTx {
         if gso.enabled() {
             Self::Gso(gso)
         } else {
-            Self::Mmsg(MmsgSender::default())
+            Self::Mmsg(BatchSender::default())
         }
     }
 
@@ -47,7 +53,7 @@ impl UdpTx {
         if let Self::Gso(gso) = self
             && !gso.enabled()
         {
-            let mut mmsg = MmsgSender::default();
+            let mut mmsg = BatchSender::default();
             mmsg.calls = gso.calls;
             *self = Self::Mmsg(mmsg);
         }
@@ -101,25 +107,37 @@ pub(super) struct UdpRx {
 
 #[derive(Debug)]
 enum RxKind {
+    #[cfg(target_os = "linux")]
     Gro {
         gro: GroReceiver,
         buf: Vec<u8>,
         last: Option<Received>,
     },
-    Mmsg(MmsgReceiver),
+    Mmsg(BatchReceiver),
 }
 
 impl UdpRx {
     /// GRO when `udp_gso` and the kernel turns it on for `udp`, `recvmmsg` otherwise.
     pub(super) fn new(udp: &UdpSocket, udp_gso: bool) -> Self {
-        let gro = udp_gso.then(|| GroReceiver::new(udp, true));
-        let kind = match gro {
-            Some(gro) if getsockopt(udp, sockopt::UdpGroSegment).unwrap_or(false) => RxKind::Gro {
-                gro,
-                buf: vec![0; GRO_BUF],
-                last: None,
-            },
-            _ => RxKind::Mmsg(MmsgReceiver::default()),
+        #[cfg(target_os = "linux")]
+        let kind = {
+            use nix::sys::socket::{getsockopt, sockopt};
+            let gro = udp_gso.then(|| GroReceiver::new(udp, true));
+            match gro {
+                Some(gro) if getsockopt(udp, sockopt::UdpGroSegment).unwrap_or(false) => {
+                    RxKind::Gro {
+                        gro,
+                        buf: vec![0; GRO_BUF],
+                        last: None,
+                    }
+                }
+                _ => RxKind::Mmsg(BatchReceiver::default()),
+            }
+        };
+        #[cfg(not(target_os = "linux"))]
+        let kind = {
+            let _ = (udp, udp_gso);
+            RxKind::Mmsg(BatchReceiver::default())
         };
         Self {
             kind,
@@ -131,6 +149,7 @@ impl UdpRx {
     /// Waits for the next receive.
     pub(super) async fn recv(&mut self, udp: &UdpSocket) -> io::Result<()> {
         match &mut self.kind {
+            #[cfg(target_os = "linux")]
             RxKind::Gro { gro, buf, last } => *last = Some(gro.recv(udp, buf).await?),
             RxKind::Mmsg(mmsg) => {
                 mmsg.recv(udp).await?;
@@ -143,6 +162,7 @@ impl UdpRx {
     /// The next receive if one is ready (`WouldBlock` otherwise).
     pub(super) fn try_recv(&mut self, udp: &UdpSocket) -> io::Result<()> {
         match &mut self.kind {
+            #[cfg(target_os = "linux")]
             RxKind::Gro { gro, buf, last } => *last = Some(gro.try_recv(udp, buf)?),
             RxKind::Mmsg(mmsg) => {
                 mmsg.try_recv(udp)?;
@@ -157,6 +177,7 @@ impl UdpRx {
         let now = Instant::now();
         let mut n = 0;
         match &mut self.kind {
+            #[cfg(target_os = "linux")]
             RxKind::Gro { buf, last, .. } => {
                 if let Some(r) = last.take() {
                     self.truncated += r.dropped as u64;
