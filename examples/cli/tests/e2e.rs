@@ -10,7 +10,8 @@ mod support;
 use std::process::Stdio;
 
 use support::{
-    Server, User, first_user, push_parameters_template, stubborn_stop, stubborn_workspace,
+    Server, User, first_user, push_parameters_template, push_template, stubborn_stop,
+    stubborn_workspace,
 };
 
 #[test]
@@ -374,14 +375,7 @@ fn parameters_come_from_flags_a_file_and_defaults_and_a_missing_one_is_named() {
         ),
     )
     .unwrap();
-    user.ok(&[
-        "templates",
-        "push",
-        "params",
-        "-d",
-        dir.to_str().unwrap(),
-        "--yes",
-    ]);
+    push_template(&user, "params", &dir);
     let (code, _, err) = user.run(&["update", "b"]);
     assert_eq!(
         (code, err.as_str()),

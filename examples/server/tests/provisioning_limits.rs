@@ -89,13 +89,9 @@ async fn a_job_for_a_provisioner_the_server_lacks_fails_saying_which_it_has() {
     config.job_concurrency = 0;
     let server = TestServer::start_config(config.clone(), dir).await;
     let token = server.first_user().await;
-    let (status, file) = server
-        .upload(
-            &token,
-            common::tar_manifest("[[agents]]\nname = \"main\"\n"),
-        )
+    let file = server
+        .upload_manifest(&token, "[[agents]]\nname = \"main\"\n")
         .await;
-    assert_eq!(status, 201);
     // The API only takes registered types.
     let (status, refused) = server
         .post(

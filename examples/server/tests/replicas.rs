@@ -101,13 +101,9 @@ async fn each_job_runs_exactly_once_across_replicas() {
     let (config, dir) = replica(&url, 3);
     let b = TestServer::start_config(config, dir).await;
     let token = a.first_user().await;
-    let (status, file) = a
-        .upload(
-            &token,
-            common::tar_manifest("[[agents]]\nname = \"main\"\n"),
-        )
+    let file = a
+        .upload_manifest(&token, "[[agents]]\nname = \"main\"\n")
         .await;
-    assert_eq!(status, 201);
     // Twelve imports queued alternately on both replicas, both runners polling.
     let mut ids = Vec::new();
     for i in 0..12 {

@@ -117,18 +117,23 @@ pub fn stubborn_template(dir: &Path) {
     .unwrap();
 }
 
-/// Pushes the stubborn template (see [`stubborn_template`]) from `dir` and creates a running
-/// workspace `name` of it.
-pub fn stubborn_workspace(user: &User, dir: &Path, name: &str) {
-    stubborn_template(dir);
+/// Pushes the directory `dir` as template `name`.
+pub fn push_template(user: &User, name: &str, dir: &Path) {
     user.ok(&[
         "templates",
         "push",
-        "stubborn",
+        name,
         "-d",
         dir.to_str().unwrap(),
         "--yes",
     ]);
+}
+
+/// Pushes the stubborn template (see [`stubborn_template`]) from `dir` and creates a running
+/// workspace `name` of it.
+pub fn stubborn_workspace(user: &User, dir: &Path, name: &str) {
+    stubborn_template(dir);
+    push_template(user, "stubborn", dir);
     user.ok(&["create", name, "--template", "stubborn", "--yes"]);
 }
 
@@ -199,12 +204,5 @@ name = "main"
 "#,
     )
     .unwrap();
-    user.ok(&[
-        "templates",
-        "push",
-        "params",
-        "-d",
-        dir.to_str().unwrap(),
-        "--yes",
-    ]);
+    push_template(user, "params", dir);
 }

@@ -297,6 +297,13 @@ pub fn example_template_dir() -> std::path::PathBuf {
 }
 
 impl TestServer {
+    /// Uploads the archive of `manifest` as a new file; returns its id.
+    pub async fn upload_manifest(&self, token: &str, manifest: &str) -> String {
+        let (status, file) = self.upload(token, tar_manifest(manifest)).await;
+        assert_eq!(status, 201);
+        file
+    }
+
     /// Uploads a tar; returns (status, file id).
     pub async fn upload(&self, token: &str, tar: Vec<u8>) -> (u16, String) {
         let r = self
@@ -355,7 +362,26 @@ impl TestServer {
 
     /// Imports the example template and creates template `name` from it.
     pub async fn example_template(&self, token: &str, name: &str) -> serde_json::Value {
-        let version = self.import(token, tar_dir(&example_template_dir())).await;
+        self.template_from_tar(token, name, tar_dir(&example_template_dir()))
+            .await
+    }
+
+    /// Creates template `name` from the archive of `manifest`; returns its id.
+    pub async fn template_from(&self, token: &str, name: &str, manifest: &str) -> String {
+        let template = self
+            .template_from_tar(token, name, tar_manifest(manifest))
+            .await;
+        template["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Imports `tar` and creates template `name` from it; returns the template.
+    pub async fn template_from_tar(
+        &self,
+        token: &str,
+        name: &str,
+        tar: Vec<u8>,
+    ) -> serde_json::Value {
+        let version = self.import(token, tar).await;
         assert_eq!(version["job"]["status"], "succeeded", "{version}");
         let (status, template) = self
             .post(
@@ -366,21 +392,6 @@ impl TestServer {
             .await;
         assert_eq!(status, 201, "{template}");
         template
-    }
-
-    /// Creates template `name` from the archive of `manifest`; returns its id.
-    pub async fn template_from(&self, token: &str, name: &str, manifest: &str) -> String {
-        let version = self.import(token, tar_manifest(manifest)).await;
-        assert_eq!(version["job"]["status"], "succeeded", "{version}");
-        let (status, template) = self
-            .post(
-                token,
-                "/organizations/default/templates",
-                serde_json::json!({"name": name, "template_version_id": version["id"]}),
-            )
-            .await;
-        assert_eq!(status, 201, "{template}");
-        template["id"].as_str().expect("id").to_owned()
     }
 
     /// Creates workspace `dev` from `template_id`; returns the workspace as created.
