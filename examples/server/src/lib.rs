@@ -28,7 +28,7 @@ pub mod connections;
 pub mod error;
 pub mod openapi;
 pub mod passwords;
-pub mod private_fs;
+mod private_fs;
 pub mod process;
 pub mod provisioners;
 pub mod pubsub;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 /// Creates `dir` and any missing parents, each 0700.
-pub fn create_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn create_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -13,7 +13,7 @@ pub fn create_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Opens `path` for appending, creating it 0600.
-pub fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.create(true).append(true);
     #[cfg(unix)]
